@@ -1,0 +1,143 @@
+"""Batch runner: execute the numbered notebooks in order with papermill.
+
+``python -m recur reproduce --profile quick`` writes ``results/<profile>/NN_name.ipynb``
+(clean execution counts, no volatile metadata, provenance in ``metadata.recur``) and the
+figures each notebook drew as PNG under ``results/<profile>/figures/``.  A failing notebook
+does not stop the others; the failures are reported at the end.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from recur.provenance import ROOT, git_commit, versions
+
+PROFILES = ("quick", "paper")
+NOTEBOOKS = ROOT / "notebooks"
+RUNNER = "python -m recur reproduce"
+
+
+def notebook_paths(select=None, folder: Path = NOTEBOOKS) -> list[Path]:
+    """The numbered notebooks ``NN_*.ipynb`` in order, or those whose number is in ``select``."""
+    found = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if not select:
+        return found
+    want = {s.zfill(2) for s in map(str, select)}
+    unknown = want - {p.name[:2] for p in found}
+    if unknown:
+        raise ValueError(f"no notebook numbered {', '.join(sorted(unknown))}; "
+                         f"choose from {', '.join(p.name[:2] for p in found)}")
+    return [p for p in found if p.name[:2] in want]
+
+
+def clean(nb, profile: str, parameters: dict) -> None:
+    """Strip volatile metadata, number the executed cells 1..N, record provenance."""
+    nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)
+    count = 0
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            count += 1
+            cell.execution_count = count
+            for out in cell.get("outputs", []):
+                if "execution_count" in out:
+                    out["execution_count"] = count
+    nb.metadata["recur"] = {"produced_by": RUNNER, "profile": profile,
+                            "parameters": parameters, "git_commit": git_commit(),
+                            **versions()}
+
+
+def save_figures(nb, folder: Path, stem: str) -> list[Path]:
+    """Write every PNG the notebook displayed to ``folder/stem-cellK-J.png``."""
+    paths = []
+    for k, cell in enumerate(nb.cells):
+        for j, out in enumerate(cell.get("outputs", [])):
+            png = out.get("data", {}).get("image/png")
+            if png:
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"{stem}-cell{k:02d}-{j}.png"
+                path.write_bytes(base64.b64decode(png))
+                paths.append(path)
+    return paths
+
+
+def _atomic_write_nb(nb, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    os.close(fd)
+    nbformat.write(nb, tmp)
+    os.replace(tmp, path)
+
+
+def run_notebook(src: Path, dst: Path, profile: str, device: str | None = None) -> dict:
+    """Execute one notebook into ``dst``; returns a summary (never raises on cell errors)."""
+    import papermill as pm
+
+    declared = pm.inspect_notebook(str(src))
+    parameters = {}
+    # Pass only what differs from the notebook's defaults, so the quick profile's
+    # notebooks carry no injected-parameters cell.
+    if "profile" in declared and declared["profile"]["default"].strip("'\"") != profile:
+        parameters["profile"] = profile
+    if device is not None and "device" in declared:
+        parameters["device"] = device
+    env_results = os.environ.get("RECUR_RESULTS")
+    os.environ["RECUR_RESULTS"] = str(dst.parent)
+    start = time.perf_counter()
+    status, error = "ok", None
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.stem}.running.ipynb")  # the finished file replaces dst
+    try:
+        pm.execute_notebook(str(src), str(tmp), parameters=parameters, kernel_name="python3",
+                            cwd=str(src.parent), progress_bar=False, log_output=False)
+    except Exception as err:  # PapermillExecutionError and kernel deaths alike
+        status, error = "failed", f"{type(err).__name__}: {str(err).strip()[-2000:]}"
+    finally:
+        if env_results is None:
+            os.environ.pop("RECUR_RESULTS", None)
+        else:
+            os.environ["RECUR_RESULTS"] = env_results
+    seconds = time.perf_counter() - start
+    if tmp.exists():
+        nb = nbformat.read(tmp, as_version=4)
+        clean(nb, profile, parameters)
+        _atomic_write_nb(nb, dst)
+        tmp.unlink()
+        save_figures(nb, dst.parent / "figures", dst.stem)
+    return {"notebook": src.name, "status": status, "seconds": round(seconds, 1),
+            "output": str(dst), "error": error}
+
+
+def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
+              output: Path | None = None, update_notebooks: bool = False,
+              folder: Path = NOTEBOOKS, log=print) -> list[dict]:
+    """Execute the selected notebooks in order into ``output`` (``results/<profile>``).
+
+    ``update_notebooks`` (quick profile only) also copies each notebook that ran cleanly
+    back over its source in ``notebooks/``: the committed executed notebooks are made
+    this way and no other.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+    if update_notebooks and (profile != "quick" or device is not None):
+        raise ValueError("--update-notebooks writes the committed notebooks, which hold the "
+                         "quick profile on the default device: drop --profile/--device")
+    paths = notebook_paths(notebooks, Path(folder))
+    output = Path(output) if output is not None else ROOT / "results" / profile
+    summaries = []
+    for src in paths:
+        log(f"[recur] {src.name} ({profile} profile) ...")
+        summary = run_notebook(src, output / src.name, profile, device)
+        log(f"[recur] {src.name}: {summary['status']} in {summary['seconds']} s")
+        if update_notebooks and summary["status"] == "ok":
+            shutil.copyfile(summary["output"], src)
+        summaries.append(summary)
+    return summaries

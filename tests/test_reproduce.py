@@ -1,0 +1,73 @@
+"""The batch runner, and the rule that committed notebooks come from it."""
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from recur.reproduce import RUNNER, notebook_paths, reproduce
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _notebook(path: Path, *sources, params="profile = 'quick'"):
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [new_markdown_cell("# test"), cell] + [new_code_cell(s) for s in sources]
+    nbformat.write(nb, path)
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
+def test_committed_notebooks_were_made_by_the_runner(path):
+    nb = nbformat.read(path, as_version=4)
+    meta = nb.metadata.get("recur", {})
+    assert meta.get("produced_by") == RUNNER and meta.get("profile") == "quick", \
+        f"{path.name} was not produced by `{RUNNER} --update-notebooks`"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+    assert "papermill" not in nb.metadata
+    assert not any("error" == o.get("output_type") for c in code for o in c.outputs)
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    assert not any("injected-parameters" in c.metadata.get("tags", []) for c in code)
+
+
+def test_runner_executes_in_order_and_continues_past_failures(tmp_path):
+    src = tmp_path / "nbs"
+    src.mkdir()
+    _notebook(src / "01_ok.ipynb", "print('profile is', profile)",
+              "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()")
+    _notebook(src / "02_fails.ipynb", "raise RuntimeError('boom')")
+    _notebook(src / "03_after.ipynb", "import os; print(os.environ['RECUR_RESULTS'])")
+    out = tmp_path / "out"
+    log = []
+    summaries = reproduce("paper", folder=src, output=out, log=log.append)
+    assert [s["status"] for s in summaries] == ["ok", "failed", "ok"]
+    assert "boom" in summaries[1]["error"]
+    nb = nbformat.read(out / "01_ok.ipynb", as_version=4)
+    assert nb.metadata["recur"]["profile"] == "paper"
+    assert nb.metadata["recur"]["parameters"] == {"profile": "paper"}
+    assert "profile is paper" in nb.cells[3].outputs[0]["text"]
+    assert [c.execution_count for c in nb.cells if c.cell_type == "code"] == [1, 2, 3, 4]
+    assert list((out / "figures").glob("01_ok-*.png"))
+    assert (out / "02_fails.ipynb").exists()  # the partial notebook is kept for debugging
+    after = nbformat.read(out / "03_after.ipynb", as_version=4)
+    assert str(out) in after.cells[-1].outputs[0]["text"]
+    assert not list(out.glob(".*running*"))
+    # quick profile = the notebooks' default: nothing injected
+    summaries = reproduce("quick", notebooks=["1"], folder=src, output=out, log=log.append)
+    nb = nbformat.read(out / "01_ok.ipynb", as_version=4)
+    assert nb.metadata["recur"]["parameters"] == {}
+    assert len(nb.cells) == 4
+
+
+def test_runner_rejects_bad_selections(tmp_path):
+    with pytest.raises(ValueError, match="unknown profile 'fast'"):
+        reproduce("fast")
+    with pytest.raises(ValueError, match="no notebook numbered 99"):
+        reproduce("quick", notebooks=["99"])
+    with pytest.raises(ValueError, match="update-notebooks"):
+        reproduce("paper", update_notebooks=True)
