@@ -1,0 +1,110 @@
+"""One network shape for every family (paper section 2, eq. 1; SPEC 1).
+
+``prelude → module_1 → … → module_n → coda``.  A feed-forward net holds n distinct modules;
+a recurrent net holds one and applies it n times.  That is the only difference, so the
+two forms of a family are built from the same prelude, module and coda definitions, and
+:func:`unroll` turns a recurrent net into the feed-forward net that computes the same
+function.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+
+class Module(nn.Module):
+    """Base of the repeated modules: ``forward(h, iteration)``.
+
+    ``iteration`` only matters to modules with per-iteration state (BatchNorm, paper 3.1);
+    :meth:`for_iteration` returns a stand-alone copy for one iteration, used by unroll.
+    """
+
+    layers: int  # layers per module, for the effective depth
+
+    def forward(self, h: torch.Tensor, iteration: int = 0) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def for_iteration(self, iteration: int) -> "Module":
+        return copy.deepcopy(self)
+
+
+class DepthNet(nn.Module):
+    """prelude → n modules (distinct, or one shared) → coda.
+
+    ``depth`` is the effective depth (layers of the unrolled net).  Recurrent nets have
+    ``iterations`` and accept ``forward(x, iterations=k)`` to think for k iterations
+    instead (with more iterations than trained, per-iteration state of the last trained
+    iteration is reused).
+    """
+
+    def __init__(self, prelude: nn.Module, modules: list[Module], coda: nn.Module, *,
+                 recurrent: bool, iterations: int, depth: int, family: str = ""):
+        super().__init__()
+        if recurrent and len(modules) != 1:
+            raise ValueError("a recurrent net holds exactly one module")
+        if not recurrent and len(modules) != iterations:
+            raise ValueError("a feed-forward net holds one module per iteration")
+        self.prelude, self.coda = prelude, coda
+        self.blocks = nn.ModuleList(modules)
+        self.recurrent, self.depth, self.family = recurrent, depth, family
+        self.n_modules = iterations
+        if recurrent:
+            self.iterations = iterations
+
+    def schedule(self, iterations=None) -> list:
+        """(module, iteration) pairs in the order they run."""
+        if self.recurrent:
+            n = self.iterations if iterations is None else iterations
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(f"iterations must be a positive integer, got {n!r}")
+            return [(self.blocks[0], i) for i in range(n)]
+        if iterations not in (None, self.n_modules):
+            raise ValueError(f"a feed-forward net has {self.n_modules} fixed modules; "
+                             f"only a recurrent net can run {iterations} iterations")
+        return [(block, i) for i, block in enumerate(self.blocks)]
+
+    def forward(self, x: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
+        h = self.prelude(x)
+        for block, i in self.schedule(iterations):
+            h = block(h, i)
+        return self.coda(h)  # the head runs once, after the last iteration
+
+    def trace(self, x: torch.Tensor, iterations: int | None = None, outputs: bool = True):
+        """Features after every module and (``outputs=True``) the head's output after every
+        module, in one forward pass: ``{"features": [h_1..h_n], "outputs": [y_1..y_n]}``.
+
+        Forward hooks cannot do this for a recurrent net: a hook on the shared module
+        would only keep its last call.
+        """
+        h = self.prelude(x)
+        features, outs = [], []
+        for block, i in self.schedule(iterations):
+            h = block(h, i)
+            features.append(h)
+            if outputs:
+                outs.append(self.coda(h))
+        return {"features": features, "outputs": outs}
+
+
+def unroll(net: DepthNet) -> DepthNet:
+    """The feed-forward net of the same effective depth whose n modules are copies of a
+    recurrent net's shared one (with each iteration's own state): the same function,
+    with the feed-forward parameter count.  The recurrent net is left untouched."""
+    if hasattr(net, "unrolled"):  # nets made of several recurrent stages (ResNet-50)
+        return net.unrolled()
+    if not isinstance(net, DepthNet) or not net.recurrent:
+        raise ValueError("unroll takes a recurrent net built by recur.models.build_model")
+    shared = net.blocks[0]
+    modules = [shared.for_iteration(i) for i in range(net.iterations)]
+    ff = DepthNet(copy.deepcopy(net.prelude), modules, copy.deepcopy(net.coda),
+                  recurrent=False, iterations=net.iterations, depth=net.depth,
+                  family=net.family)
+    ff.train(net.training)
+    return ff
+
+
+def count_parameters(net: nn.Module) -> int:
+    """Number of trainable parameters (shared ones counted once)."""
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)

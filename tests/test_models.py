@@ -1,0 +1,176 @@
+"""Models: exact parameter counts (SPEC 2), unrolled = recurrent, shapes, depth errors,
+per-module traces and receptive fields (against an autograd oracle)."""
+import pytest
+import torch
+import torchvision
+
+from recur.models import (ResNet50, build_model, convs_to_span, count_parameters,
+                          iterations_for, receptive_field, unroll, valid_depths)
+
+
+@pytest.mark.parametrize("family,dataset,depth,recurrent,count", [
+    ("resnet", "cifar10", 7, True, 11_815_434),
+    ("resnet", "cifar10", 11, True, 11_815_434),
+    ("resnet", "cifar10", 19, True, 11_815_434),
+    ("resnet", "cifar10", 15, False, 30_689_802),
+    ("maze", "mazes", 8, True, 632_592),
+    ("maze", "mazes", 44, True, 632_592),
+    ("maze", "mazes", 20, False, 2_402_064),
+    ("resnet18", "cifar10", 18, False, 11_173_962),
+    ("resnet18", "emnist", 18, False, 11_191_791),
+    ("mlp", "cifar10", 5, True, 656_810),
+    ("convnet", "cifar10", 4, True, 135_306),
+    ("convnet", "cifar10", 8, True, 135_306),
+    ("convnet", "cifar10", 8, False, 283_018),
+])
+def test_parameter_counts_equal_the_paper(family, dataset, depth, recurrent, count):
+    net = build_model(family, recurrent=recurrent, depth=depth, dataset=dataset)
+    assert count_parameters(net) == count
+
+
+def test_batchnorm_resnet_counts_round_to_table_1():
+    c19 = count_parameters(build_model("resnet_bn", recurrent=True, depth=19, dataset="cifar10"))
+    e15 = count_parameters(build_model("resnet_bn", recurrent=True, depth=15, dataset="emnist"))
+    assert round(c19 / 1e6, 2) == 3.56 and round(e15 / 1e6, 2) == 3.57
+    # shared convs, one BatchNorm set (4 × 2 × 256 parameters) more per iteration
+    c7 = count_parameters(build_model("resnet_bn", recurrent=True, depth=7, dataset="cifar10"))
+    assert c19 - c7 == 3 * 4 * 2 * 256
+
+
+def test_recurrent_counts_do_not_grow_with_depth_but_feed_forward_ones_do():
+    for family, dataset in (("mlp", "svhn"), ("convnet", "emnist"), ("resnet", "digits"), ("maze", "mazes")):
+        depths = valid_depths(family, 20)[:3]
+        rec = {count_parameters(build_model(family, recurrent=True, depth=d, dataset=dataset, width=8))
+               for d in depths}
+        ff = [count_parameters(build_model(family, recurrent=False, depth=d, dataset=dataset, width=8))
+              for d in depths]
+        assert len(rec) == 1 and ff == sorted(set(ff)) and ff[0] == rec.pop()
+
+
+def test_resnet50_forms():
+    tv = torchvision.models.resnet50(num_classes=1000)
+    ff = ResNet50(recurrent=False, base=tv)
+    assert count_parameters(ff) == sum(p.numel() for p in tv.parameters()) == 25_557_032
+    x = torch.randn(2, 3, 64, 64)
+    tv.eval(), ff.eval()
+    torch.testing.assert_close(ff(x), tv(x), rtol=0, atol=0)  # the same function as torchvision's
+    rec = build_model("resnet50", recurrent=True, depth=50, dataset="imagenet")
+    assert rec.iterations == (2, 3, 5, 2)
+    # shared: 8 of the 16 bottlenecks lose their convolutions
+    assert count_parameters(rec) < count_parameters(ff)
+    rec.eval()
+    ff2 = unroll(rec).eval()
+    assert count_parameters(ff2) == count_parameters(ff)
+    torch.testing.assert_close(ff2(x), rec(x))
+    assert len(rec.trace(x)["features"]) == 16
+
+
+CASES = [("mlp", "cifar10", 6, {}), ("convnet", "svhn", 7, {}), ("resnet", "emnist", 11, {}),
+         ("maze", "mazes", 16, {}), ("maze", "mazes", 12, {"dilation": 2}),
+         ("resnet_bn", "cifar10", 11, {}), ("mlp", "digits", 4, {}), ("convnet", "digits", 5, {})]
+
+
+@pytest.mark.parametrize("family,dataset,depth,options", CASES)
+def test_unrolled_net_computes_the_same_function(family, dataset, depth, options):
+    torch.manual_seed(0)
+    net = build_model(family, recurrent=True, depth=depth, dataset=dataset, width=16, **options)
+    size = {"emnist": 28, "mazes": 20}.get(dataset, 32)
+    channels = {"emnist": 1, "digits": 1}.get(dataset, 3)
+    x = torch.randn(4, channels, size, size, dtype=torch.float64)
+    net = net.double()
+    ff = unroll(net)
+    assert not ff.recurrent and ff.depth == net.depth and len(ff.blocks) == net.iterations
+    assert count_parameters(ff) == count_parameters(
+        build_model(family, recurrent=False, depth=depth, dataset=dataset, width=16, **options))
+    for mode in ("train", "eval"):  # BatchNorm: batch statistics, then running statistics
+        getattr(net, mode)(), getattr(ff, mode)()
+        torch.testing.assert_close(ff(x), net(x), rtol=1e-12, atol=1e-12)
+    # the copies are independent: training one does not move the recurrent net
+    next(ff.blocks[0].parameters()).data.add_(1.0)
+    assert not torch.allclose(ff(x), net(x))
+
+
+def test_trace_gives_every_iteration_in_one_pass():
+    torch.manual_seed(0)
+    net = build_model("maze", recurrent=True, depth=12, dataset="mazes", width=8).eval()
+    x = torch.randn(2, 3, 24, 24)
+    out = net.trace(x, iterations=5)
+    assert len(out["features"]) == len(out["outputs"]) == 5
+    for k in range(1, 6):  # the k-th output is what a k-iteration forward returns
+        torch.testing.assert_close(out["outputs"][k - 1], net(x, iterations=k))
+    assert out["features"][0].shape == (2, 8, 24, 24)
+    ff = build_model("convnet", recurrent=False, depth=6, dataset="cifar10", width=8)
+    assert len(ff.trace(torch.randn(1, 3, 32, 32))["features"]) == 3
+    with pytest.raises(ValueError, match="only a recurrent net"):
+        ff(torch.randn(1, 3, 32, 32), iterations=5)
+
+
+@pytest.mark.parametrize("family,dataset,shape,out", [
+    ("mlp", "cifar10", (2, 3, 32, 32), (2, 10)), ("mlp", "emnist", (2, 1, 28, 28), (2, 47)),
+    ("convnet", "cifar10", (2, 3, 32, 32), (2, 10)), ("convnet", "emnist", (2, 1, 28, 28), (2, 47)),
+    ("resnet", "svhn", (2, 3, 32, 32), (2, 10)), ("resnet", "emnist", (2, 1, 28, 28), (2, 47)),
+    ("resnet_bn", "cifar10", (2, 3, 32, 32), (2, 10)), ("resnet18", "emnist", (2, 1, 28, 28), (2, 47)),
+    ("resnet", "imagenet", (1, 3, 224, 224), (1, 1000)), ("resnet50", "imagenet", (1, 3, 224, 224), (1, 1000)),
+    ("resnet18", "imagenet", (1, 3, 224, 224), (1, 1000)),
+    ("maze", "mazes", (2, 3, 24, 24), (2, 2, 24, 24)), ("maze", "mazes", (1, 3, 59, 37), (1, 2, 59, 37)),
+    ("convnet", "digits", (2, 1, 32, 32), (2, 10)),
+])
+def test_output_shapes(family, dataset, shape, out):
+    torch.manual_seed(0)
+    depth = valid_depths(family)[0]
+    wide = {"resnet": 16, "resnet_bn": 16, "maze": 8}.get(family)
+    net = build_model(family, recurrent=family not in ("resnet18",), depth=depth, dataset=dataset, width=wide)
+    with torch.no_grad():
+        assert tuple(net.eval()(torch.randn(shape)).shape) == out
+
+
+@pytest.mark.parametrize("family,depth,message", [
+    ("resnet", 8, "valid depths are 7, 11, 15, 19, …"),
+    ("maze", 21, "valid depths are 8, 12, 16, 20, …"),
+    ("convnet", 3, "valid depths are 4, 5, 6"),
+    ("mlp", 2, "valid depths are 3, 4, 5"),
+    ("resnet18", 20, "valid depths are 18$"),
+    ("resnet", 7.0, "cannot have effective depth 7.0"),
+])
+def test_impossible_depth_lists_valid_ones(family, depth, message):
+    with pytest.raises(ValueError, match=message):
+        iterations_for(family, depth)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(family="transformer", recurrent=True, depth=8, dataset="mazes"), "unknown family 'transformer'"),
+    (dict(family="maze", recurrent=True, depth=8, dataset="mnist"), "unknown dataset 'mnist'"),
+    (dict(family="maze", recurrent=True, depth=8, dataset="cifar10"), "maze is not defined for cifar10"),
+    (dict(family="maze", recurrent=True, depth=8, dataset="mazes", dilation=0), "dilation must be"),
+    (dict(family="mlp", recurrent=True, depth=5, dataset="cifar10", dilation=2), "unknown option"),
+    (dict(family="resnet18", recurrent=True, depth=18, dataset="cifar10"), "resnet_bn"),
+    (dict(family="mlp", recurrent=1, depth=5, dataset="cifar10"), "recurrent must be True or False"),
+])
+def test_bad_build_arguments(kwargs, message):
+    family = kwargs.pop("family")
+    with pytest.raises(ValueError, match=message):
+        build_model(family, **kwargs)
+
+
+def _empirical_receptive_field(net, size=61):
+    """Oracle: which input pixels move the centre output pixel (autograd, linear path)."""
+    for m in net.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.constant_(m.weight, 0.01)  # positive weights: ReLUs stay open
+    x = torch.ones(1, 3, size, size, requires_grad=True)
+    net(x)[0, 0, size // 2, size // 2].backward()
+    cols = (x.grad[0].abs().sum(0).sum(0) > 0).nonzero()
+    return int(cols.max() - cols.min() + 1)
+
+
+@pytest.mark.parametrize("depth,dilation", [(8, 1), (12, 1), (12, 2)])
+def test_receptive_field_matches_autograd(depth, dilation):
+    net = build_model("maze", recurrent=True, depth=depth, dataset="mazes", width=4, dilation=dilation)
+    assert receptive_field(net) == _empirical_receptive_field(net)
+    assert receptive_field(net) == 1 + 2 * (depth - 4 * net.iterations) + 2 * 4 * net.iterations * dilation
+    assert receptive_field(net, iterations=net.iterations + 1) > receptive_field(net)
+
+
+def test_receptive_field_spans_the_paper_mazes():
+    """Paper 4.3: eight 3×3 convs cover a small maze, twelve a large one."""
+    assert convs_to_span(5) == 8 and convs_to_span(7) == 12 and convs_to_span(6) == 10
