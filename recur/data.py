@@ -1,7 +1,30 @@
-"""Datasets: shapes and statistics (SPEC 4)."""
+"""Image datasets (SPEC 4): CIFAR-10, SVHN, EMNIST-balanced, ImageNet and the embedded
+``digits``, with the authors' transforms and a device-resident batch pipeline.
+
+Files are read in the layouts torchvision downloads them to, under ``root`` (default
+``$RECUR_DATA``, else ``~/.cache/recur/data``):
+
+    cifar10   cifar-10-batches-py/{data_batch_1..5, test_batch}     (python pickles)
+    svhn      {train,test}_32x32.mat                                  (MATLAB)
+    emnist    EMNIST/raw/emnist-balanced-{train,test}-{images-idx3,labels-idx1}-ubyte[.gz]
+    imagenet  {train,val}/<class>/<image>                              (ImageFolder)
+
+Nothing is downloaded unless ``download=True``; without the files, a ``FileNotFoundError``
+says how to get them, before any other work.  ``digits`` (scikit-learn's 1,797 8×8
+handwritten digits, shipped inside scikit-learn) needs no download and carries every
+classification notebook offline.
+"""
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
 
 
 @dataclasses.dataclass(frozen=True)
@@ -9,16 +32,282 @@ class DatasetInfo:
     channels: int
     classes: int
     size: int  # image side as the models see it
-    mean: tuple
+    mean: tuple  # per-channel normalisation, on pixel values scaled to [0, 1]
     std: tuple
+    crop_padding: int  # training augmentation: random crop with zero padding …
+    flip: bool  # … and random horizontal flips
 
 
-#: Shapes and per-channel normalisation (the authors' values, SPEC 4).
+#: Shapes, normalisation and augmentation per dataset (SPEC 4: the authors' values).
+#: ``digits`` is ours: statistics of its training split (a test recomputes them); crops
+#: but no flips, since a mirrored digit is another symbol.
 INFO = {
-    "cifar10": DatasetInfo(3, 10, 32, (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
-    "svhn": DatasetInfo(3, 10, 32, (0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970)),
-    "emnist": DatasetInfo(1, 47, 28, (0.1307,), (0.3081,)),
-    "imagenet": DatasetInfo(3, 1000, 224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
-    "digits": DatasetInfo(1, 10, 32, (0.0,), (1.0,)),  # statistics computed in load_digits
-    "mazes": DatasetInfo(3, 2, 32, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+    "cifar10": DatasetInfo(3, 10, 32, (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010), 4, True),
+    "svhn": DatasetInfo(3, 10, 32, (0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970), 4, True),
+    "emnist": DatasetInfo(1, 47, 28, (0.1307,), (0.3081,), 4, True),
+    "imagenet": DatasetInfo(3, 1000, 224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), 0, True),
+    "digits": DatasetInfo(1, 10, 32, (0.3054,), (0.3760,), 2, False),
+    "mazes": DatasetInfo(3, 2, 32, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), 0, False),
 }
+IMAGE_DATASETS = ("digits", "cifar10", "svhn", "emnist")
+SPLITS = ("train", "test")
+
+_HOW_TO_GET = {
+    "cifar10": "CIFAR-10 (about 170 MB): pass download=True (notebooks: -p download True), "
+               "or unpack cifar-10-python.tar.gz from the CIFAR-10 site into {root}",
+    "svhn": "SVHN (about 600 MB): pass download=True (notebooks: -p download True), or put "
+            "train_32x32.mat and test_32x32.mat from the SVHN site into {root}",
+    "emnist": "EMNIST (about 560 MB): pass download=True (notebooks: -p download True), or "
+              "unzip the EMNIST gzip.zip from NIST and put its emnist-balanced-* files in "
+              "{root}/EMNIST/raw",
+    "imagenet": "ImageNet cannot be downloaded automatically: get ILSVRC-2012 from "
+                "image-net.org and arrange it as {root}/train/<class>/*.JPEG and "
+                "{root}/val/<class>/*.JPEG",
+}
+
+
+def default_data_dir() -> Path:
+    """``$RECUR_DATA`` if set, else ``~/.cache/recur/data``."""
+    return Path(os.environ.get("RECUR_DATA") or Path.home() / ".cache" / "recur" / "data")
+
+
+def _files(dataset: str, split: str, root: Path) -> list[Path]:
+    if dataset == "cifar10":
+        names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+        return [root / "cifar-10-batches-py" / n for n in names]
+    if dataset == "svhn":
+        return [root / f"{split}_32x32.mat"]
+    if dataset == "emnist":
+        raw = root / "EMNIST" / "raw"
+        return [raw / f"emnist-balanced-{split}-{kind}-ubyte" for kind in ("images-idx3", "labels-idx1")]
+    if dataset == "imagenet":
+        return [root / ("train" if split == "train" else "val")]
+    return []
+
+
+def _exists(path: Path) -> bool:
+    return path.exists() or path.with_name(path.name + ".gz").exists()
+
+
+def check_available(dataset: str, split: str = "train", root=None, download: bool = False) -> Path:
+    """Validate the names and make sure the files are there (downloading them only when
+    ``download``); returns the data folder.  Cheap: call it before any heavy work."""
+    if dataset not in INFO or dataset == "mazes":
+        raise ValueError(f"unknown image dataset {dataset!r}; choose from "
+                         f"{', '.join(IMAGE_DATASETS)} or imagenet (mazes live in recur.mazes)")
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    root = Path(root) if root is not None else default_data_dir()
+    missing = [f for f in _files(dataset, split, root) if not _exists(f)]
+    if missing and download and dataset != "imagenet":
+        _download(dataset, root)
+        missing = [f for f in _files(dataset, split, root) if not _exists(f)]
+    if missing:
+        raise FileNotFoundError(f"{dataset} {split} data not found at {missing[0]}. To get "
+                                + _HOW_TO_GET[dataset].format(root=root) + ".")
+    return root
+
+
+def _download(dataset: str, root: Path) -> None:
+    import torchvision
+
+    root.mkdir(parents=True, exist_ok=True)
+    if dataset == "cifar10":
+        torchvision.datasets.CIFAR10(root, train=True, download=True)
+    elif dataset == "svhn":
+        for split in SPLITS:
+            torchvision.datasets.SVHN(root, split=split, download=True)
+    elif dataset == "emnist":
+        torchvision.datasets.EMNIST(root, split="balanced", download=True)
+
+
+# --------------------------------------------------------------------------- readers
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles plain containers and numpy arrays only: a CIFAR batch needs nothing else,
+    and a crafted file cannot run code."""
+
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+                ("numpy._core.multiarray", "scalar")}
+
+    def find_class(self, module, name):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
+
+
+def _read_cifar_batch(path: Path):
+    with open(path, "rb") as f:
+        batch = _ArrayUnpickler(f, encoding="bytes").load()
+    data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+    return data, np.asarray(batch[b"labels"], dtype=np.int64)
+
+
+def _read_svhn(path: Path):
+    from scipy.io import loadmat
+
+    mat = loadmat(path)
+    x = np.ascontiguousarray(mat["X"].transpose(3, 2, 0, 1))  # (32, 32, 3, N) → (N, 3, 32, 32)
+    return x.astype(np.uint8), (mat["y"].ravel().astype(np.int64) % 10)  # label 10 means 0
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """An IDX file (plain or .gz): magic 0x00 0x00 0x08 <ndim>, big-endian sizes, bytes."""
+    raw = path.read_bytes() if path.exists() else gzip.decompress(
+        path.with_name(path.name + ".gz").read_bytes())
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08":
+        raise ValueError(f"{path} is not an unsigned-byte IDX file")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(shape)):
+        raise ValueError(f"{path} is truncated: {data.size} bytes for shape {shape}")
+    return data.reshape(shape).copy()
+
+
+def load_digits(split: str):
+    """scikit-learn's digits, 8×8 in 0..16, upscaled ×4 (nearest) to 32×32 uint8; a fixed
+    stratified split of 1,437 training and 360 test images (random_state 0)."""
+    from sklearn.datasets import load_digits as sk_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = sk_digits()
+    images = np.round(digits.images * (255 / 16)).astype(np.uint8)
+    images = images.repeat(4, axis=1).repeat(4, axis=2)[:, None]  # (1797, 1, 32, 32)
+    train, test = train_test_split(np.arange(len(images)), test_size=360, random_state=0,
+                                   stratify=digits.target)
+    idx = train if split == "train" else test
+    return images[idx], digits.target[idx].astype(np.int64)
+
+
+def load(dataset: str, split: str = "train", root=None, download: bool = False):
+    """``(images, labels)``: uint8 tensor (N, C, H, W) and int64 tensor (N,)."""
+    if dataset == "digits":
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+        x, y = load_digits(split)
+    else:
+        if dataset == "imagenet":
+            raise ValueError("ImageNet does not fit in memory: use imagenet_loader(root, split)")
+        root = check_available(dataset, split, root, download)
+        files = _files(dataset, split, root)
+        if dataset == "cifar10":
+            parts = [_read_cifar_batch(f) for f in files]
+            x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        elif dataset == "svhn":
+            x, y = _read_svhn(files[0])
+        else:  # emnist
+            x, y = _read_idx(files[0])[:, None], _read_idx(files[1]).astype(np.int64)
+    return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)
+
+
+# --------------------------------------------------------------------------- batches
+class TensorLoader:
+    """Batches from a uint8 tensor kept on the device (datasets that fit in memory).
+
+    Training batches get the torchvision augmentation ``RandomCrop(size, padding=p)``
+    (zero padding) and ``RandomHorizontalFlip()``, per sample and without a Python loop
+    over samples; every batch is then scaled to [0, 1] and normalised per channel.
+    Iterating once is one epoch (a fresh permutation when ``shuffle``).
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, *,
+                 mean, std, train: bool, crop_padding: int = 0, flip: bool = False,
+                 shuffle: bool | None = None, drop_last: bool = False, device=None,
+                 generator: torch.Generator | None = None):
+        if images.dtype != torch.uint8 or images.ndim != 4:
+            raise ValueError("images must be a uint8 tensor (N, C, H, W)")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        device = torch.device(device or images.device)
+        self.images, self.labels = images.to(device), labels.to(device)
+        self.batch_size, self.train, self.drop_last = batch_size, train, drop_last
+        self.shuffle = train if shuffle is None else shuffle
+        self.padding = crop_padding if train else 0
+        self.flip = flip and train
+        self.mean = torch.tensor(mean, device=device).view(1, -1, 1, 1)
+        self.std = torch.tensor(std, device=device).view(1, -1, 1, 1)
+        self.generator = generator
+        self.device = device
+
+    def __len__(self) -> int:
+        n = len(self.images)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _rand(self, *shape, high=None):
+        g = self.generator
+        if high is None:
+            return torch.rand(shape, generator=g, device=g.device if g else self.device).to(self.device)
+        return torch.randint(high, shape, generator=g, device=g.device if g else self.device).to(self.device)
+
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """Random crop with zero padding, then random horizontal flip; uint8 in, uint8 out."""
+        b, _, h, w = x.shape
+        p = self.padding
+        if p:
+            padded = F.pad(x, (p, p, p, p))  # zeros, like RandomCrop(padding=p)
+            top, left = self._rand(b, high=2 * p + 1), self._rand(b, high=2 * p + 1)
+            rows = (top[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
+            cols = (left[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
+            x = padded[torch.arange(b, device=x.device)[:, None, None, None],
+                       torch.arange(x.shape[1], device=x.device)[None, :, None, None], rows, cols]
+        if self.flip:
+            mirror = self._rand(b) < 0.5
+            x = torch.where(mirror[:, None, None, None], x.flip(-1), x)
+        return x
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.float() / 255 - self.mean) / self.std
+
+    def __iter__(self):
+        n = len(self.images)
+        if self.shuffle:
+            g = self.generator
+            order = torch.randperm(n, generator=g, device=g.device if g else self.device).to(self.device)
+        else:
+            order = torch.arange(n, device=self.device)
+        for start in range(0, n, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            if self.drop_last and len(idx) < self.batch_size:
+                break
+            x = self.images[idx]
+            if self.padding or self.flip:
+                x = self.augment(x)
+            yield self.normalise(x), self.labels[idx]
+
+
+def loader(dataset: str, split: str, batch_size: int, *, root=None, download: bool = False,
+           device=None, generator: torch.Generator | None = None, drop_last: bool = False):
+    """A :class:`TensorLoader` over ``dataset``'s ``split`` with the authors' transforms
+    (augmentation for ``train`` only)."""
+    info = INFO.get(dataset)
+    images, labels = load(dataset, split, root, download)
+    return TensorLoader(images, labels, batch_size, mean=info.mean, std=info.std,
+                        train=split == "train", crop_padding=info.crop_padding, flip=info.flip,
+                        drop_last=drop_last and split == "train", device=device,
+                        generator=generator)
+
+
+def imagenet_loader(root, split: str, batch_size: int, *, workers: int = 8, shuffle=None,
+                    sampler=None):
+    """torchvision's ImageFolder pipeline for ImageNet: RandomResizedCrop(224) + flip for
+    training, Resize(256) + CenterCrop(224) for validation, then normalisation."""
+    import torchvision.transforms as T
+    from torchvision.datasets import ImageFolder
+
+    split = {"val": "test"}.get(split, split)  # ImageNet calls its test split "val"
+    root = check_available("imagenet", split, root)
+    info = INFO["imagenet"]
+    if split == "train":
+        tf = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(), T.ToTensor(),
+                        T.Normalize(info.mean, info.std)])
+    else:
+        tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(),
+                        T.Normalize(info.mean, info.std)])
+    folder = ImageFolder(_files("imagenet", split, root)[0], transform=tf)
+    if shuffle is None:
+        shuffle = split == "train" and sampler is None  # a sampler does its own shuffling
+    return torch.utils.data.DataLoader(
+        folder, batch_size=batch_size, shuffle=shuffle, sampler=sampler, num_workers=workers,
+        pin_memory=torch.cuda.is_available(), drop_last=split == "train",
+        persistent_workers=workers > 0)
