@@ -202,6 +202,27 @@ def load(dataset: str, split: str = "train", root=None, download: bool = False):
 
 
 # --------------------------------------------------------------------------- batches
+def random_crop(x: torch.Tensor, size: int, padding: int,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """torchvision's ``RandomCrop(size, padding)`` on a whole batch (B, C, H, W): zero-pad
+    every side by ``padding``, then cut a size×size window at an independent, uniformly
+    random offset per sample.  With size > H this places each image at a random offset
+    inside a larger black canvas (the maze loader's pad-and-crop)."""
+    b, c, h, w = x.shape
+    room_h, room_w = h + 2 * padding - size + 1, w + 2 * padding - size + 1
+    if room_h < 1 or room_w < 1:
+        raise ValueError(f"cannot crop {size}x{size} from {h}x{w} padded by {padding}")
+    padded = F.pad(x, (padding,) * 4)
+    dev = generator.device if generator is not None else x.device
+    top = torch.randint(room_h, (b,), generator=generator, device=dev).to(x.device)
+    left = torch.randint(room_w, (b,), generator=generator, device=dev).to(x.device)
+    ar = torch.arange(size, device=x.device)
+    rows = (top[:, None] + ar)[:, None, :, None]  # (B, 1, size, 1)
+    cols = (left[:, None] + ar)[:, None, None, :]  # (B, 1, 1, size)
+    return padded[torch.arange(b, device=x.device)[:, None, None, None],
+                  torch.arange(c, device=x.device)[None, :, None, None], rows, cols]
+
+
 class TensorLoader:
     """Batches from a uint8 tensor kept on the device (datasets that fit in memory).
 
@@ -234,26 +255,14 @@ class TensorLoader:
         n = len(self.images)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def _rand(self, *shape, high=None):
-        g = self.generator
-        if high is None:
-            return torch.rand(shape, generator=g, device=g.device if g else self.device).to(self.device)
-        return torch.randint(high, shape, generator=g, device=g.device if g else self.device).to(self.device)
-
     def augment(self, x: torch.Tensor) -> torch.Tensor:
         """Random crop with zero padding, then random horizontal flip; uint8 in, uint8 out."""
-        b, _, h, w = x.shape
-        p = self.padding
-        if p:
-            padded = F.pad(x, (p, p, p, p))  # zeros, like RandomCrop(padding=p)
-            top, left = self._rand(b, high=2 * p + 1), self._rand(b, high=2 * p + 1)
-            rows = (top[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
-            cols = (left[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
-            x = padded[torch.arange(b, device=x.device)[:, None, None, None],
-                       torch.arange(x.shape[1], device=x.device)[None, :, None, None], rows, cols]
+        if self.padding:
+            x = random_crop(x, x.shape[-1], self.padding, self.generator)
         if self.flip:
-            mirror = self._rand(b) < 0.5
-            x = torch.where(mirror[:, None, None, None], x.flip(-1), x)
+            g = self.generator
+            mirror = torch.rand(len(x), generator=g, device=g.device if g else x.device)
+            x = torch.where((mirror < 0.5).to(x.device)[:, None, None, None], x.flip(-1), x)
         return x
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:

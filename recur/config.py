@@ -1,0 +1,119 @@
+"""Run configurations: one frozen, validated dataclass for every experiment.
+
+A config is complete on its own: the trainer needs nothing else, checkpoints and run
+records store it, and its hash names the run.  Unknown keys and bad values are errors.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+from recur.data import INFO
+from recur.models.factory import WIDTHS, iterations_for
+
+EXPERIMENTS = ("mazes", "classification")
+OPTIMIZERS = ("sgd", "adam")
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything one training run needs (SPEC 4)."""
+
+    experiment: str  # "mazes" or "classification"
+    family: str
+    recurrent: bool
+    depth: int  # effective depth
+    dataset: str  # "mazes" or an image dataset
+    width: int | None = None  # None: the paper's width for family and dataset
+    dilation: int = 1  # maze solvers only
+    # data
+    maze_size: str | int = "small"  # mazes: size name or cells
+    maze_scale: int = 2  # pixels per grid square
+    maze_crop: int | None = 32  # pad-and-crop side (None: images as rendered)
+    n_train: int | None = None  # mazes: 50,000 in the paper; image data: all
+    n_test: int | None = None
+    # optimisation
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 2e-4
+    warmup_epochs: float = 5.0  # time constant of the exponential warm-up, in epochs
+    milestones: tuple = ()
+    gamma: float = 0.1
+    epochs: int = 200
+    batch_size: int = 128
+    recurrent_lr_scale: bool = False  # mazes: the shared module learns at lr / iterations
+    # evaluation
+    extra_iterations: int = 0  # recurrent nets are also scored with up to this many more
+    # bookkeeping
+    seed: int = 0
+    profile: str = "custom"
+    device: str = "auto"  # "auto": cuda, then mps, then cpu
+    precision: str = "auto"  # "auto": bf16 autocast on cuda and on CPUs with bf16 support
+    channels_last: bool = True
+    compile: bool = False
+
+    def __post_init__(self):
+        def bad(name, allowed):
+            raise ValueError(f"{name} = {getattr(self, name)!r} is not allowed: use {allowed}")
+
+        if self.experiment not in EXPERIMENTS:
+            bad("experiment", " or ".join(EXPERIMENTS))
+        if self.dataset not in INFO:
+            bad("dataset", ", ".join(INFO))
+        if (self.experiment == "mazes") != (self.dataset == "mazes"):
+            raise ValueError("experiment 'mazes' goes with dataset 'mazes', and only it")
+        if self.family not in WIDTHS or self.dataset not in WIDTHS[self.family]:
+            bad("family", "a family defined for " + self.dataset + ": "
+                + ", ".join(f for f, w in WIDTHS.items() if self.dataset in w))
+        iterations_for(self.family, self.depth)  # raises with the valid depths
+        if self.optimizer not in OPTIMIZERS:
+            bad("optimizer", " or ".join(OPTIMIZERS))
+        if self.precision not in PRECISIONS:
+            bad("precision", ", ".join(PRECISIONS))
+        for name in ("epochs", "batch_size"):
+            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int) \
+                    or getattr(self, name) < 1:
+                bad(name, "a positive integer")
+        for name in ("seed", "extra_iterations"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                bad(name, "a non-negative integer")
+        if not (self.lr > 0 and self.weight_decay >= 0 and self.warmup_epochs >= 0 and
+                0 < self.gamma <= 1):
+            raise ValueError("need lr > 0, weight_decay >= 0, warmup_epochs >= 0, 0 < gamma <= 1")
+        if list(self.milestones) != sorted(self.milestones):
+            bad("milestones", "increasing epoch numbers")
+        object.__setattr__(self, "milestones", tuple(self.milestones))
+
+    @property
+    def iterations(self) -> int:
+        return iterations_for(self.family, self.depth)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self) | {"milestones": list(self.milestones)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown config key(s) {', '.join(unknown)}; valid keys: "
+                             f"{', '.join(sorted(known))}")
+        return cls(**values)
+
+    def replace(self, **changes) -> "TrainConfig":
+        return TrainConfig.from_dict(self.to_dict() | changes)
+
+    def key(self) -> str:
+        """A short hash of everything that changes the result (not device or progress)."""
+        d = self.to_dict()
+        for volatile in ("device", "compile"):
+            d.pop(volatile)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+    def name(self) -> str:
+        form = "rec" if self.recurrent else "ff"
+        return (f"{self.experiment}-{self.dataset}-{self.family}-{form}-d{self.depth}"
+                f"-s{self.seed}-{self.key()}")

@@ -1,0 +1,63 @@
+"""Run records: one JSON file per finished run under ``<results>/runs/``, and tables.
+
+``<results>`` is ``$RECUR_RESULTS`` when set (the batch runner points it at
+``results/<profile>/``; the tests at a temporary folder), else the checkout's ``results/``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recur.provenance import ROOT
+
+COLUMNS = ["experiment", "family", "dataset", "recurrent", "depth", "width", "seed",
+           "test_acc", "train_acc", "parameters", "epochs", "seconds", "samples_per_s",
+           "profile", "device", "git_commit", "torch", "name"]
+
+
+def results_dir(path=None) -> Path:
+    if path is not None:
+        return Path(path)
+    return Path(os.environ.get("RECUR_RESULTS") or ROOT / "results")
+
+
+def write_record(path: Path, record: dict) -> None:
+    """Atomically (unique temp file, then rename): concurrent runs never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(record, f, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_record(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def table(path=None) -> pd.DataFrame:
+    """All run records as a DataFrame, one row per run (columns: ``COLUMNS`` first)."""
+    files = sorted((results_dir(path) / "runs").glob("*.json"))
+    rows = [read_record(f) for f in files]
+    if not rows:
+        return pd.DataFrame(columns=COLUMNS)
+    df = pd.DataFrame(rows)
+    df["width"] = [r["config"].get("width") if r.get("width") is None else r["width"] for r in rows]
+    return df[[c for c in COLUMNS if c in df] + [c for c in df if c not in COLUMNS]]
+
+
+def summarise(df: pd.DataFrame, by=("family", "recurrent", "depth"), value: str = "test_acc"):
+    """Mean, standard error (std / √n, 0 for a single seed) and count of ``value`` over
+    seeds, per group."""
+    g = df.groupby(list(by))[value]
+    out = g.agg(mean="mean", std="std", n="count").reset_index()
+    out["se"] = (out["std"] / np.sqrt(out["n"])).fillna(0.0)
+    return out.drop(columns="std")

@@ -1,0 +1,155 @@
+"""The trainer: exact resume, safe checkpoints, NaN stops, schedule, masked maze loss,
+run records and tables."""
+import math
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from recur import results, train as T
+from recur.config import TrainConfig
+from recur.profiles import make_config
+
+
+def tiny(**changes):
+    base = dict(experiment="mazes", family="maze", recurrent=True, depth=12, dataset="mazes",
+                width=8, maze_size=4, maze_scale=1, maze_crop=12, n_train=120, n_test=40,
+                optimizer="sgd", lr=0.05, warmup_epochs=0.5, milestones=(1,), epochs=2,
+                batch_size=40, extra_iterations=2, recurrent_lr_scale=True, device="cpu",
+                precision="fp32")
+    return TrainConfig.from_dict(base | changes)
+
+
+def test_resume_is_bitwise_exact(tmp_path):
+    config = tiny()
+    straight = T.train(config, results_dir=tmp_path / "a", progress="none")
+    assert T.train(config, results_dir=tmp_path / "b", progress="none", stop_after=1) == \
+        {"stopped_after_epoch": 1}
+    resumed = T.train(config, results_dir=tmp_path / "b", progress="none")
+    a = T.load_checkpoint(tmp_path / "a" / "checkpoints" / f"{config.name()}.pt")
+    b = T.load_checkpoint(tmp_path / "b" / "checkpoints" / f"{config.name()}.pt")
+    for name, tensor in a["model"].items():
+        assert torch.equal(tensor, b["model"][name]), name
+    assert straight["history"][-1]["loss"] == resumed["history"][-1]["loss"]
+    assert straight["test_acc_per_iteration"] == resumed["test_acc_per_iteration"]
+    # a finished run is not trained again: its record comes back
+    again = T.train(config, results_dir=tmp_path / "b", progress="none")
+    assert again == resumed
+
+
+def test_malicious_checkpoint_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"format": 1, "model": Payload()}, path)
+    with pytest.raises(ValueError, match="refusing to load"):
+        T.load_checkpoint(path)
+    assert not marker.exists()
+    torch.save({"just": "a dict"}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a recur checkpoint"):
+        T.load_checkpoint(tmp_path / "other.pt")
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    config = tiny(epochs=3)
+    real = T.maze_loss
+    calls = {"n": 0}
+
+    def poisoned(logits, y, x):
+        calls["n"] += 1
+        loss = real(logits, y, x)
+        return loss * float("nan") if calls["n"] > 3 else loss  # 3 steps = epoch 1
+
+    monkeypatch.setattr(T, "maze_loss", poisoned)
+    with pytest.raises(FloatingPointError, match=r"became nan in epoch 2.*after epoch 1"):
+        T.train(config, results_dir=tmp_path, progress="none")
+    state = T.load_checkpoint(tmp_path / "checkpoints" / f"{config.name()}.pt")
+    assert state["epoch"] == 1 and all(torch.isfinite(t).all() for t in state["model"].values())
+    assert not list((tmp_path / "runs").glob("*.json")) if (tmp_path / "runs").exists() else True
+
+
+def test_schedule_warmup_and_milestones():
+    c = tiny(warmup_epochs=2.0, milestones=(3, 5), gamma=0.1)
+    assert T.lr_factor(c, 0, 0, 10) == pytest.approx(1 - math.exp(-1 / 20))
+    assert T.lr_factor(c, 1, 9, 10) == pytest.approx(1 - math.exp(-1))  # one time constant
+    assert T.lr_factor(c, 3, 0, 10) == pytest.approx(0.1 * (1 - math.exp(-31 / 20)))
+    assert T.lr_factor(c, 6, 0, 10) == pytest.approx(0.01 * (1 - math.exp(-61 / 20)))
+    assert T.lr_factor(tiny(warmup_epochs=0.0, milestones=()), 0, 0, 10) == 1.0
+
+
+def test_recurrent_module_learns_at_lr_over_iterations():
+    from recur.models import build_model
+    net = build_model("maze", recurrent=True, depth=20, dataset="mazes", width=4)
+    opt = T.make_optimizer(tiny(depth=20, lr=0.08), net)
+    assert [g["lr"] for g in opt.param_groups] == [0.08, 0.02]
+    assert sum(p.numel() for g in opt.param_groups for p in g["params"]) == \
+        sum(p.numel() for p in net.parameters())
+    assert len(T.make_optimizer(tiny(depth=20, recurrent_lr_scale=False), net).param_groups) == 1
+
+
+def test_maze_loss_and_accuracy_ignore_walls():
+    torch.manual_seed(0)
+    x = torch.zeros(2, 3, 5, 5)
+    x[:, :, 1:4, 2] = 1  # a free column; everything else is wall
+    y = torch.zeros(2, 5, 5, dtype=torch.long)
+    y[:, 1:4, 2] = 1
+    logits = torch.zeros(2, 2, 5, 5)
+    logits[:, 1, 1:4, 2] = 5.0  # right on every free pixel
+    noisy = logits.clone()
+    noisy[:, 1, 0, :] = 9.0  # wildly wrong, but only on walls
+    assert T.maze_correct(logits, y, x).all() and T.maze_correct(noisy, y, x).all()
+    assert T.maze_loss(noisy, y, x) == pytest.approx(T.maze_loss(logits, y, x).item())
+    logits[1, 1, 2, 2] = -5.0  # one free pixel wrong: that maze fails
+    assert T.maze_correct(logits, y, x).tolist() == [True, False]
+
+
+def test_run_record_and_tables(tmp_path):
+    record = T.train(tiny(epochs=1), results_dir=tmp_path, progress="none")
+    for key in ("config", "profile", "seed", "parameters", "train_acc", "test_acc",
+                "test_acc_per_iteration", "epochs", "seconds", "samples_per_s", "device",
+                "git_commit", "torch", "larger_mazes"):
+        assert key in record, key
+    assert len(record["test_acc_per_iteration"]) == record["iterations"] + 2
+    assert record["test_acc"] == record["test_acc_per_iteration"][record["iterations"] - 1]
+    T.train(tiny(epochs=1, recurrent=False), results_dir=tmp_path, progress="none")
+    df = results.table(tmp_path)
+    assert len(df) == 2 and {"experiment", "family", "dataset", "recurrent", "depth", "width",
+                             "seed", "test_acc"} <= set(df.columns)
+    assert not list((tmp_path / "runs").glob("*.tmp"))
+
+
+def test_summarise_gives_mean_and_standard_error():
+    df = pd.DataFrame({"family": ["maze"] * 4, "recurrent": [True, True, True, False],
+                       "depth": [8] * 4, "test_acc": [10.0, 20.0, 30.0, 50.0]})
+    s = results.summarise(df).set_index("recurrent")
+    assert s.loc[True, "mean"] == 20.0 and s.loc[True, "n"] == 3
+    assert s.loc[True, "se"] == pytest.approx(np.std([10, 20, 30], ddof=1) / np.sqrt(3))
+    assert s.loc[False, "se"] == 0.0
+
+
+def test_classification_on_digits(tmp_path):
+    config = make_config("quick", "classification", family="convnet", recurrent=True, depth=5,
+                         epochs=2, n_train=256, n_test=100, device="cpu")
+    record = T.train(config, results_dir=tmp_path, progress="none")
+    assert record["dataset"] == "digits" and len(record["test_acc_per_iteration"]) == 2
+    assert 0 <= record["test_acc"] <= 100 and record["history"][-1]["loss"] < record["history"][0]["loss"] * 1.5
+
+
+def test_bad_configs_fail_before_any_work():
+    with pytest.raises(ValueError, match="valid depths are 8, 12, 16"):
+        tiny(depth=21)
+    with pytest.raises(ValueError, match="unknown config key"):
+        TrainConfig.from_dict(tiny().to_dict() | {"learning_rate": 1})
+    with pytest.raises(ValueError, match="optimizer"):
+        tiny(optimizer="lbfgs")
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        T.resolve_device("cuda") if not torch.cuda.is_available() else (_ for _ in ()).throw(
+            ValueError("no CUDA GPU (skipped: a GPU is present)"))
+    with pytest.raises(ValueError, match="unknown profile"):
+        make_config("fast", "mazes", family="maze", recurrent=True, depth=8)
