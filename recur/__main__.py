@@ -1,8 +1,32 @@
-"""Command line: ``python -m recur reproduce --profile quick [--notebooks 01 03]``."""
+"""Command line.
+
+    python -m recur reproduce --profile quick [--notebooks 01 03]
+    python -m recur train --experiment mazes --family maze --depth 20 --recurrent
+    python -m recur train --experiment classification --family convnet --depth 6 \
+        --feed-forward --dataset cifar10 --profile paper --set epochs=50 lr=0.02
+"""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+
+
+def _parse_sets(pairs) -> dict:
+    """``key=value`` pairs; values are read as JSON when they parse (numbers, lists,
+    true/false/null), else kept as strings."""
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ValueError(f"--set takes key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+        if isinstance(out[key], list) and key == "milestones":
+            out[key] = tuple(out[key])
+    return out
 
 
 def main(argv=None) -> int:
@@ -19,7 +43,42 @@ def main(argv=None) -> int:
     rep.add_argument("--update-notebooks", action="store_true",
                      help="also write each executed notebook back to notebooks/ "
                           "(how the committed quick-profile notebooks are made)")
+    tr = sub.add_parser("train", help="train one model (the same configs the notebooks use)")
+    tr.add_argument("--experiment", required=True, choices=["mazes", "classification"])
+    tr.add_argument("--family", required=True)
+    form = tr.add_mutually_exclusive_group(required=True)
+    form.add_argument("--recurrent", dest="recurrent", action="store_true")
+    form.add_argument("--feed-forward", dest="recurrent", action="store_false")
+    tr.add_argument("--depth", type=int, required=True, help="effective depth")
+    tr.add_argument("--dataset", help="image dataset (default: digits; mazes for mazes)")
+    tr.add_argument("--profile", default="quick", choices=["quick", "paper"])
+    tr.add_argument("--optimizer", help="mazes: which of the profile's recipes (adam, sgd)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--device", default="auto")
+    tr.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="override config fields")
+    tr.add_argument("--results", help="results folder (default: $RECUR_RESULTS or results/)")
+    tr.add_argument("--no-resume", action="store_true", help="start afresh even if a "
+                    "checkpoint or record exists")
+    tr.add_argument("--download", action="store_true", help="download the dataset if missing")
+    tr.add_argument("--data-root", help="where the image datasets are (default: $RECUR_DATA)")
     args = parser.parse_args(argv)
+
+    if args.command == "train":
+        from recur.profiles import make_config
+        from recur.train import train
+        try:
+            config = make_config(args.profile, args.experiment, family=args.family,
+                                 recurrent=args.recurrent, depth=args.depth,
+                                 dataset=args.dataset, seed=args.seed, optimizer=args.optimizer,
+                                 device=args.device, **_parse_sets(args.set))
+        except ValueError as err:
+            parser.error(str(err))
+        record = train(config, results_dir=args.results, resume=not args.no_resume,
+                       data_root=args.data_root, download=args.download)
+        keys = ("name", "parameters", "train_acc", "test_acc", "test_acc_per_iteration",
+                "seconds", "samples_per_s", "device")
+        print(json.dumps({k: record.get(k) for k in keys}, indent=1))
+        return 0
 
     if args.command == "reproduce":
         from recur.reproduce import reproduce

@@ -429,3 +429,16 @@ def _think_longer(net, config: TrainConfig, device, bf16: bool) -> dict:
     iters = net.iterations + config.extra_iterations if config.recurrent else None
     return {"cells": cells, "acc_per_iteration": evaluate(net, source, "mazes",
                                                           iterations=iters, bf16=bf16)}
+
+
+def load_trained(config: TrainConfig, *, results_dir=None, checkpoint_dir=None,
+                 device: str = "cpu"):
+    """The model of a trained config, with its weights from the run's last checkpoint."""
+    results_dir = results.results_dir(results_dir)
+    checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else results_dir / "checkpoints"
+    state = load_checkpoint(checkpoint_dir / f"{config.name()}.pt")
+    net = build_model(config.family, recurrent=config.recurrent, depth=config.depth,
+                      dataset=config.dataset, width=config.width,
+                      **({"dilation": config.dilation} if config.family == "maze" else {}))
+    net.load_state_dict(state["model"])
+    return net.to(device).eval()
