@@ -61,3 +61,29 @@ def summarise(df: pd.DataFrame, by=("family", "recurrent", "depth"), value: str 
     out = g.agg(mean="mean", std="std", n="count").reset_index()
     out["se"] = (out["std"] / np.sqrt(out["n"])).fillna(0.0)
     return out.drop(columns="std")
+
+
+def comparison(df: pd.DataFrame) -> pd.DataFrame:
+    """Feed-forward vs recurrent test accuracy (mean ± s.e. over seeds) per experiment,
+    dataset, family and effective depth: the paper's central comparison."""
+    keys = ["experiment", "dataset", "family", "depth"]
+    s = summarise(df, by=keys + ["recurrent"])
+    rows = []
+    for key, group in s.groupby(keys):
+        row = dict(zip(keys, key))
+        for rec, label in ((False, "feed-forward"), (True, "recurrent")):
+            g = group[group.recurrent == rec]
+            row[label] = (f"{g['mean'].iloc[0]:.1f} ± {g['se'].iloc[0]:.1f} (n={g['n'].iloc[0]})"
+                          if len(g) else "")
+        both = group.set_index("recurrent")["mean"]
+        row["abs. gap"] = f"{abs(both[True] - both[False]):.1f}" if len(both) == 2 else ""
+        rows.append(row)
+    return pd.DataFrame(rows, columns=keys + ["feed-forward", "recurrent", "abs. gap"])
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """A DataFrame as a GitHub markdown table (no extra dependency)."""
+    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in df.columns) + "|"
+    body = ["| " + " | ".join(map(str, row)) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, rule, *body])

@@ -71,3 +71,21 @@ def test_runner_rejects_bad_selections(tmp_path):
         reproduce("quick", notebooks=["99"])
     with pytest.raises(ValueError, match="update-notebooks"):
         reproduce("paper", update_notebooks=True)
+
+
+def test_readme_table_is_regenerated_from_run_records(tmp_path):
+    import json
+    runs = tmp_path / "results" / "runs"
+    runs.mkdir(parents=True)
+    for i, (rec, seed, acc) in enumerate([(False, 0, 80.0), (False, 1, 90.0), (True, 0, 70.0)]):
+        (runs / f"r{i}.json").write_text(json.dumps({
+            "experiment": "mazes", "dataset": "mazes", "family": "maze", "depth": 20,
+            "recurrent": rec, "seed": seed, "test_acc": acc, "width": 32, "config": {}}))
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n<!-- results:start -->\nold\n<!-- results:end -->\ntail\n")
+    from recur.reproduce import update_readme
+    assert update_readme("quick", tmp_path / "results", readme)
+    text = readme.read_text()
+    assert "| mazes | mazes | maze | 20 | 85.0 ± 5.0 (n=2) | 70.0 ± 0.0 (n=1) | 15.0 |" in text
+    assert "old" not in text and text.endswith("<!-- results:end -->\ntail\n")
+    assert not update_readme("quick", tmp_path / "results", readme)  # idempotent
