@@ -90,7 +90,7 @@ def build_model(family: str, *, recurrent: bool, depth: int, dataset: str,
         if recurrent:
             raise ValueError("resnet18 is the feed-forward reference of Table 1; its recurrent "
                              "counterpart is family 'resnet_bn'")
-        return ResNet18(info.channels, info.classes)
+        return ResNet18(info.channels, info.classes, width)
     if family == "resnet50":
         return ResNet50(info.classes, recurrent=recurrent, channels=info.channels)
 

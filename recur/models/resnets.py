@@ -33,23 +33,24 @@ class BasicBlock(nn.Module):
 
 class ResNet18(nn.Module):
     """The standard CIFAR ResNet-18: 3×3 stem without max-pool, stages of 64/128/256/512
-    channels with 2 basic blocks each, global average pool, linear head (11.17M
-    parameters with 10 classes)."""
+    channels (``width`` = 64 scales them all) with 2 basic blocks each, global average
+    pool, linear head (11.17M parameters with 10 classes)."""
 
     depth = 18
     recurrent = False
     family = "resnet18"
 
-    def __init__(self, channels: int = 3, classes: int = 10):
+    def __init__(self, channels: int = 3, classes: int = 10, width: int = 64):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(channels, 64, 3, 1, 1, bias=False),
-                                  nn.BatchNorm2d(64), nn.ReLU())
-        blocks, cin = [], 64
-        for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        self.stem = nn.Sequential(nn.Conv2d(channels, width, 3, 1, 1, bias=False),
+                                  nn.BatchNorm2d(width), nn.ReLU())
+        blocks, cin = [], width
+        for cout, stride in ((width, 1), (2 * width, 2), (4 * width, 2), (8 * width, 2)):
             blocks += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
             cin = cout
         self.blocks = nn.ModuleList(blocks)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, classes))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                  nn.Linear(8 * width, classes))
 
     def forward(self, x, iterations=None):
         if iterations is not None:
