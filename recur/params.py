@@ -49,12 +49,13 @@ class Param:
         return self.test is None or bool(self.test(value))
 
 
-def validate(namespace: dict, spec: dict[str, Param]) -> dict:
+def validate(namespace: dict, spec: dict[str, Param], ignore=()) -> dict:
     """Check the notebook's parameters in ``namespace`` (pass ``globals()``) against ``spec``.
 
     Raises ``ValueError`` naming every bad value with what is allowed, and every name
     that is not a parameter of this notebook (a misspelt ``-p`` on the papermill command
-    line).  Returns the parameters as a dict.
+    line).  ``ignore`` names globals of the notebook that are not parameters.  Returns
+    the parameters as a dict.
     """
     problems = []
     for name, param in spec.items():
@@ -66,6 +67,7 @@ def validate(namespace: dict, spec: dict[str, Param]) -> dict:
     unknown = sorted(
         name for name, value in namespace.items()
         if not name.startswith("_") and name not in spec and name not in _IPYTHON_NAMES
+        and name not in ignore
         and not isinstance(value, (types.ModuleType, types.FunctionType, type)))
     if unknown:
         problems.append(f"unknown parameter(s) {', '.join(unknown)}; this notebook takes "

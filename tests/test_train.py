@@ -153,3 +153,19 @@ def test_bad_configs_fail_before_any_work():
             ValueError("no CUDA GPU (skipped: a GPU is present)"))
     with pytest.raises(ValueError, match="unknown profile"):
         make_config("fast", "mazes", family="maze", recurrent=True, depth=8)
+
+
+def test_profiles_are_the_authors_table():
+    c = make_config("paper", "classification", family="convnet", recurrent=True, depth=7, dataset="svhn")
+    assert (c.lr, c.milestones, c.epochs, c.batch_size, c.optimizer) == (0.03, (50, 100, 150), 200, 128, "sgd")
+    assert make_config("paper", "classification", family="convnet", recurrent=False, depth=7,
+                       dataset="cifar10").lr == 0.05
+    assert make_config("paper", "classification", family="resnet", recurrent=True, depth=19,
+                       dataset="cifar10").lr == 0.01
+    m = make_config("paper", "mazes", family="maze", recurrent=True, depth=20)
+    assert (m.optimizer, m.lr, m.gamma, m.batch_size, m.width, m.recurrent_lr_scale) == \
+        ("adam", 5e-4, 0.25, 50, 128, True)
+    assert make_config("paper", "mazes", family="maze", recurrent=True, depth=12, optimizer="sgd").lr == 0.05
+    # the optimizer argument is honoured for classification too
+    assert make_config("quick", "classification", family="mlp", recurrent=True, depth=4,
+                       optimizer="adam").optimizer == "adam"
