@@ -298,7 +298,7 @@ def loader(dataset: str, split: str, batch_size: int, *, root=None, download: bo
 
 
 def imagenet_loader(root, split: str, batch_size: int, *, workers: int = 8, shuffle=None,
-                    sampler=None):
+                    sampler=None, generator: torch.Generator | None = None):
     """torchvision's ImageFolder pipeline for ImageNet: RandomResizedCrop(224) + flip for
     training, Resize(256) + CenterCrop(224) for validation, then normalisation."""
     import torchvision.transforms as T
@@ -319,4 +319,4 @@ def imagenet_loader(root, split: str, batch_size: int, *, workers: int = 8, shuf
     return torch.utils.data.DataLoader(
         folder, batch_size=batch_size, shuffle=shuffle, sampler=sampler, num_workers=workers,
         pin_memory=torch.cuda.is_available(), drop_last=split == "train",
-        persistent_workers=workers > 0)
+        persistent_workers=workers > 0, generator=generator)

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from recur import data as image_data
 from recur import mazes, results
 from recur.config import TrainConfig
-from recur.models import build_model, count_parameters
+from recur.models import DepthNet, build_model, count_parameters
 from recur.provenance import git_commit, versions
 
 CHECKPOINT_FORMAT = 1
@@ -111,8 +111,32 @@ class ImageBatches:
         yield from self.loader
 
 
+class FolderBatches:
+    """ImageNet: torchvision's ImageFolder pipeline, batches moved to the device."""
+
+    def __init__(self, root, split: str, device: torch.device, workers: int | None = None):
+        from torchvision.datasets import ImageFolder
+
+        self.root, self.split, self.device = root, split, device
+        self.workers = min(8, os.cpu_count() or 1) if workers is None else workers
+        self.size = len(ImageFolder(image_data._files("imagenet", split, Path(root))[0]))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None):
+        loader = image_data.imagenet_loader(self.root, self.split, batch_size,
+                                            workers=self.workers, generator=generator)
+        for x, y in loader:
+            yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+
+
 def make_data(config: TrainConfig, device: torch.device, *, root=None, download=False):
     """(train, test) batch sources for a config; cheap checks first, then the loading."""
+    if config.dataset == "imagenet":
+        root = image_data.check_available("imagenet", "train", root)
+        image_data.check_available("imagenet", "test", root)
+        return FolderBatches(root, "train", device), FolderBatches(root, "test", device)
     if config.experiment == "mazes":
         n_train, n_test = config.n_train or 50_000, config.n_test or 10_000
         kw = dict(n_train=n_train, n_test=n_test, seed=config.seed, scale=config.maze_scale,
@@ -248,7 +272,7 @@ def evaluate(net, source, experiment: str, *, iterations: int | None = None,
     totals, n = None, 0
     for x, y in source.batches(batch_size):
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            if getattr(net, "recurrent", False) and hasattr(net, "trace"):
+            if isinstance(net, DepthNet) and net.recurrent:
                 outs = net.trace(x, iterations=iterations)["outputs"]
             else:
                 outs = [net(x)]
@@ -379,18 +403,22 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
 
     train_seconds = sum(h["seconds"] for h in history[len(history) - epochs_run:])
     # Final evaluation: train and test sets; every iteration count for recurrent nets.
-    extra = config.extra_iterations if config.recurrent else 0
-    iters = net.iterations + extra if config.recurrent else None
+    # Per-iteration scores for nets with one recurrent module (not the staged ResNet-50).
+    stepwise = config.recurrent and isinstance(net, DepthNet)
+    iters = net.iterations + config.extra_iterations if stepwise else None
     test_curve = evaluate(net, test_src, config.experiment, iterations=iters, bf16=bf16)
-    train_acc = evaluate(net, _eval_view(train_src), config.experiment, bf16=bf16)[-1]
-    test_acc = test_curve[net.iterations - 1] if config.recurrent else test_curve[0]
+    if isinstance(train_src, FolderBatches):  # ImageNet: the last epoch's running accuracy
+        train_acc = history[-1]["train_acc"] if history else None
+    else:
+        train_acc = evaluate(net, _eval_view(train_src), config.experiment, bf16=bf16)[-1]
+    test_acc = test_curve[net.iterations - 1] if stepwise else test_curve[0]
     record = {
         "name": config.name(), "experiment": config.experiment, "family": config.family,
         "dataset": config.dataset, "recurrent": config.recurrent, "depth": config.depth,
         "iterations": net.iterations if config.recurrent else None,
         "width": config.width, "seed": config.seed, "profile": config.profile,
         "parameters": count_parameters(net), "train_acc": train_acc, "test_acc": test_acc,
-        "test_acc_per_iteration": test_curve if config.recurrent else None,
+        "test_acc_per_iteration": test_curve if stepwise else None,
         "epochs": config.epochs, "seconds": round(seconds, 2),
         "samples_per_s": round(samples_seen / train_seconds, 1) if train_seconds else None,
         "device": str(device), "bf16": bf16, "history": history, "config": config.to_dict(),

@@ -169,3 +169,22 @@ def test_profiles_are_the_authors_table():
     # the optimizer argument is honoured for classification too
     assert make_config("quick", "classification", family="mlp", recurrent=True, depth=4,
                        optimizer="adam").optimizer == "adam"
+
+
+def test_imagenet_folder_trains_through_the_same_trainer(tmp_path):
+    """The ResNet-50 pair trains from an ImageFolder tree (tiny images, one step)."""
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for cls in ("n01", "n02"):
+            (tmp_path / "data" / split / cls).mkdir(parents=True)
+            for i in range(2):
+                Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(
+                    tmp_path / "data" / split / cls / f"{i}.JPEG")
+    config = make_config("paper", "classification", family="resnet50", recurrent=True, depth=50,
+                         dataset="imagenet", epochs=1, batch_size=4, device="cpu", precision="fp32",
+                         channels_last=False)
+    import recur.train as T2
+    record = T2.train(config, results_dir=tmp_path / "r", progress="none", data_root=tmp_path / "data")
+    assert record["dataset"] == "imagenet" and len(record["history"]) == 1
+    assert record["iterations"] == (2, 3, 5, 2) and 0 <= record["test_acc"] <= 100
