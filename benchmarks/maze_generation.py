@@ -10,11 +10,9 @@ the plain loop measured in the same run; writes results/benchmarks/maze_generati
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import numpy as np
 
 from recur import mazes
 from recur.provenance import git_commit, versions
+from recur.results import write_record
 
 ROOT = Path(__file__).resolve().parent.parent
 RENDER_BATCH = 256  # images are made batch by batch, as a data loader does
@@ -114,11 +113,7 @@ def main() -> None:
               "processor": platform.processor(), "cpus": os.cpu_count(), "git_commit": git_commit(),
               **versions()}
     out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(record, f, indent=2)
-    os.replace(tmp, out)
+    write_record(out, record)
     print(f"written {out}")
 
 

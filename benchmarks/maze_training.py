@@ -18,7 +18,6 @@ Writes results/benchmarks/maze_training.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -31,6 +30,7 @@ import torch.nn.functional as F
 from recur.models import build_model
 from recur.profiles import make_config
 from recur.provenance import git_commit, versions
+from recur.results import write_record
 from recur.train import resolve_device, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,11 +121,7 @@ def main() -> None:
                   gpu=torch.cuda.get_device_name() if device.type == "cuda" else None,
                   git_commit=git_commit(), **versions())
     out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_file = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(record, f, indent=2)
-    os.replace(tmp_file, out)
+    write_record(out, record)
     print(f"written {out}")
 
 

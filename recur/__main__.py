@@ -40,6 +40,9 @@ def main(argv=None) -> int:
     rep.add_argument("--device", help="passed to notebooks that take a device parameter")
     rep.add_argument("--output", help="folder for the executed notebooks "
                                       "(default: results/<profile>)")
+    rep.add_argument("--fresh", action="store_true",
+                     help="delete this profile's run records and checkpoints first, so "
+                          "every model is trained again (else finished runs are reused)")
     rep.add_argument("--update-notebooks", action="store_true",
                      help="also write each executed notebook back to notebooks/ "
                           "(how the committed quick-profile notebooks are made)")
@@ -84,7 +87,7 @@ def main(argv=None) -> int:
         from recur.reproduce import reproduce
         try:
             summaries = reproduce(args.profile, args.notebooks, args.device, args.output,
-                                  args.update_notebooks)
+                                  args.update_notebooks, fresh=args.fresh)
         except ValueError as err:
             parser.error(str(err))
         failed = [s for s in summaries if s["status"] != "ok"]

@@ -18,13 +18,14 @@ import dataclasses
 import hashlib
 import numbers
 import os
-import tempfile
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from recur.atomic import atomic_write
 
 __all__ = [
     "SIZES",
@@ -513,23 +514,8 @@ def load_or_generate(cells, n_train: int, n_test: int, seed: int = 0,
     train, test = _make_splits(k, n_train, n_test, seed)
     arrays = {f"{split}_{f}": getattr(m, f) for split, m in (("train", train), ("test", test))
               for f in _FIELDS}
-    _atomic_savez(file, sha256=np.array(_digest(arrays)), **arrays)
+    atomic_write(file, lambda f: np.savez(f, sha256=np.array(_digest(arrays)), **arrays))
     return train, test
-
-
-def _atomic_savez(file: Path, **arrays) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=file.name + ".", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- torch dataset

@@ -10,12 +10,12 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 
+from recur.atomic import atomic_write
 from recur.provenance import ROOT, git_commit, versions
 
 PROFILES = ("quick", "paper")
@@ -69,14 +69,6 @@ def save_figures(nb, folder: Path, stem: str) -> list[Path]:
     return paths
 
 
-def _atomic_write_nb(nb, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(fd)
-    nbformat.write(nb, tmp)
-    os.replace(tmp, path)
-
-
 def run_notebook(src: Path, dst: Path, profile: str, device: str | None = None) -> dict:
     """Execute one notebook into ``dst``; returns a summary (never raises on cell errors)."""
     import papermill as pm
@@ -109,7 +101,7 @@ def run_notebook(src: Path, dst: Path, profile: str, device: str | None = None) 
     if tmp.exists():
         nb = nbformat.read(tmp, as_version=4)
         clean(nb, profile, parameters)
-        _atomic_write_nb(nb, dst)
+        atomic_write(dst, lambda f: nbformat.write(nb, f), binary=False)
         tmp.unlink()
         save_figures(nb, dst.parent / "figures", dst.stem)
     return {"notebook": src.name, "status": status, "seconds": round(seconds, 1),
@@ -118,12 +110,14 @@ def run_notebook(src: Path, dst: Path, profile: str, device: str | None = None) 
 
 def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
               output: Path | None = None, update_notebooks: bool = False,
-              folder: Path = NOTEBOOKS, log=print) -> list[dict]:
+              folder: Path = NOTEBOOKS, fresh: bool = False, log=print) -> list[dict]:
     """Execute the selected notebooks in order into ``output`` (``results/<profile>``).
 
     ``update_notebooks`` (quick profile only) also copies each notebook that ran cleanly
     back over its source in ``notebooks/``: the committed executed notebooks are made
-    this way and no other.
+    this way and no other.  ``fresh`` first removes the output folder's run records and
+    checkpoints, so every model is trained again; without it, finished runs are reused
+    and interrupted ones resume.
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
@@ -132,6 +126,9 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
                          "quick profile on the default device: drop --profile/--device")
     paths = notebook_paths(notebooks, Path(folder))
     output = Path(output) if output is not None else ROOT / "results" / profile
+    if fresh:
+        for sub in ("runs", "checkpoints"):
+            shutil.rmtree(output / sub, ignore_errors=True)
     summaries = []
     for src in paths:
         log(f"[recur] {src.name} ({profile} profile) ...")

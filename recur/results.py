@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from recur.atomic import atomic_write
 from recur.provenance import ROOT
 
 COLUMNS = ["experiment", "family", "dataset", "recurrent", "depth", "width", "seed",
@@ -28,15 +28,7 @@ def results_dir(path=None) -> Path:
 
 def write_record(path: Path, record: dict) -> None:
     """Atomically (unique temp file, then rename): concurrent runs never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: json.dump(record, f, indent=1), binary=False)
 
 
 def read_record(path: Path) -> dict:

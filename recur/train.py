@@ -17,7 +17,6 @@ import os
 import pickle
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import torch.nn.functional as F
 
 from recur import data as image_data
 from recur import mazes, results
+from recur.atomic import atomic_write
 from recur.config import TrainConfig
 from recur.models import DepthNet, build_model, count_parameters
 from recur.provenance import git_commit, versions
@@ -233,17 +233,7 @@ def _set_rng_state(state: dict, generator: torch.Generator) -> None:
 def save_checkpoint(path: Path, state: dict) -> None:
     """torch.save to a temporary file in the same folder, then rename: a crash leaves the
     previous checkpoint whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: torch.save(state, f))
 
 
 def load_checkpoint(path) -> dict:

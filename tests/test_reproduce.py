@@ -57,8 +57,12 @@ def test_runner_executes_in_order_and_continues_past_failures(tmp_path):
     after = nbformat.read(out / "03_after.ipynb", as_version=4)
     assert str(out) in after.cells[-1].outputs[0]["text"]
     assert not list(out.glob(".*running*"))
-    # quick profile = the notebooks' default: nothing injected
-    summaries = reproduce("quick", notebooks=["1"], folder=src, output=out, log=log.append)
+    # quick profile = the notebooks' default: nothing injected; --fresh clears old runs
+    (out / "runs").mkdir()
+    (out / "runs" / "old.json").write_text("{}")
+    summaries = reproduce("quick", notebooks=["1"], folder=src, output=out, fresh=True,
+                          log=log.append)
+    assert not (out / "runs").exists()
     nb = nbformat.read(out / "01_ok.ipynb", as_version=4)
     assert nb.metadata["recur"]["parameters"] == {}
     assert len(nb.cells) == 4
@@ -74,7 +78,6 @@ def test_runner_rejects_bad_selections(tmp_path):
 
 
 def test_readme_table_is_regenerated_from_run_records(tmp_path):
-    import json
     runs = tmp_path / "results" / "runs"
     runs.mkdir(parents=True)
     for i, (rec, seed, acc) in enumerate([(False, 0, 80.0), (False, 1, 90.0), (True, 0, 70.0)]):

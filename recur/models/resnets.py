@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 
-import torch
 import torchvision
 from torch import nn
 
