@@ -14,7 +14,7 @@ from recur.models.factory import WIDTHS, iterations_for
 
 EXPERIMENTS = ("mazes", "classification")
 OPTIMIZERS = ("sgd", "adam")
-PRECISIONS = ("auto", "bf16", "fp32")
+PRECISIONS = ("auto", "bf16", "fp32", "fp64")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +51,8 @@ class TrainConfig:
     seed: int = 0
     profile: str = "custom"
     device: str = "auto"  # "auto": cuda, then mps, then cpu
-    precision: str = "auto"  # "auto": bf16 autocast on cuda and on CPUs with bf16 support
+    precision: str = "auto"  # "auto": bf16 autocast on cuda and on CPUs with bf16 support;
+    #                          "fp64": double precision everywhere (exactness tests)
     channels_last: bool = True
     compile: bool = False
 
