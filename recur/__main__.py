@@ -64,7 +64,46 @@ def main(argv=None) -> int:
                     "checkpoint or record exists")
     tr.add_argument("--download", action="store_true", help="download the dataset if missing")
     tr.add_argument("--data-root", help="where the image datasets are (default: $RECUR_DATA)")
+    sw = sub.add_parser("sweep", help="submit a grid of runs as a job array (submitit)")
+    sw.add_argument("--launcher", default="local", choices=["local", "slurm"])
+    sw.add_argument("--experiment", required=True, choices=["mazes", "classification"])
+    sw.add_argument("--families", nargs="+", required=True)
+    sw.add_argument("--depths", nargs="*", type=int, help="effective depths (default: the "
+                    "first four of each family)")
+    sw.add_argument("--seeds", nargs="+", type=int, default=[0])
+    sw.add_argument("--datasets", nargs="*")
+    sw.add_argument("--profile", default="quick", choices=["quick", "paper"])
+    sw.add_argument("--device", default="auto")
+    sw.add_argument("--timeout-min", type=int, default=60)
+    sw.add_argument("--array-parallelism", type=int, default=16)
+    sw.add_argument("--partition")
+    sw.add_argument("--gpus-per-node", type=int, default=0)
+    sw.add_argument("--cpus-per-task", type=int, default=2)
+    sw.add_argument("--folder", default="results/sweeps", help="submitit's logs")
+    sw.add_argument("--results", help="results folder (default: $RECUR_RESULTS or results/)")
+    sw.add_argument("--wait", action="store_true", help="wait for the jobs and print results")
     args = parser.parse_args(argv)
+
+    if args.command == "sweep":
+        from recur.sweep import grid, submit
+        try:
+            configs = grid(args.experiment, families=args.families, depths=args.depths,
+                           seeds=args.seeds, datasets=args.datasets, profile=args.profile,
+                           device=args.device)
+            jobs = submit(configs, launcher=args.launcher, folder=args.folder,
+                          results_dir=args.results, timeout_min=args.timeout_min,
+                          array_parallelism=args.array_parallelism, partition=args.partition,
+                          gpus_per_node=args.gpus_per_node, cpus_per_task=args.cpus_per_task)
+        except ValueError as err:
+            parser.error(str(err))
+        print(f"[recur] {len(configs)} configs, {len(jobs)} submitted "
+              f"({len(configs) - len(jobs)} already have records)")
+        for job in jobs:
+            print(f"[recur] job {job.job_id}")
+        if args.wait:
+            for job in jobs:
+                print(job.result())
+        return 0
 
     if args.command == "train":
         from recur.profiles import make_config

@@ -1,0 +1,36 @@
+"""Sweeps through submitit's local executor: a grid of tiny runs, reruns skip finished ones."""
+import pytest
+
+from recur import results
+from recur.sweep import grid, pending, submit
+
+
+def test_grid_expands_every_combination():
+    configs = grid("mazes", families=["maze"], depths=[8, 12], seeds=[0, 1])
+    assert len(configs) == 8 and len({c.name() for c in configs}) == 8
+    assert {(c.depth, c.recurrent, c.seed) for c in configs} == {
+        (d, r, s) for d in (8, 12) for r in (False, True) for s in (0, 1)}
+    by_family = grid("classification", families=["mlp", "convnet"], depths={"mlp": [3], "convnet": [4, 5]})
+    assert sorted((c.family, c.depth) for c in by_family if c.recurrent) == [
+        ("convnet", 4), ("convnet", 5), ("mlp", 3)]
+    with pytest.raises(ValueError, match="valid depths"):
+        grid("mazes", families=["maze"], depths=[9])
+
+
+def test_local_executor_runs_the_array_and_reruns_skip(tmp_path):
+    configs = grid("classification", families=["mlp"], depths=[3], seeds=[0], epochs=1,
+                   n_train=128, n_test=64, device="cpu") + \
+        grid("classification", families=["mlp"], depths=[4], seeds=[0], forms=(True,), epochs=1,
+             n_train=128, n_test=64, device="cpu")
+    assert len(configs) == 3
+    jobs = submit(configs, launcher="local", folder=tmp_path / "logs", results_dir=tmp_path / "res",
+                  timeout_min=5)
+    assert len(jobs) == 3
+    outcomes = [job.result() for job in jobs]
+    assert {o["name"] for o in outcomes} == {c.name() for c in configs}
+    assert len(results.table(tmp_path / "res")) == 3
+    assert pending(configs, tmp_path / "res") == []
+    assert submit(configs, launcher="local", folder=tmp_path / "logs", results_dir=tmp_path / "res",
+                  timeout_min=5) == []
+    with pytest.raises(ValueError, match="launcher"):
+        submit(configs[:1], launcher="pbs", results_dir=tmp_path / "other")
