@@ -166,8 +166,8 @@ def make_data(config: TrainConfig, device: torch.device, *, root=None, download=
         train = mazes.MazeDataset("train", config.maze_size, **kw)
         test = mazes.MazeDataset("test", config.maze_size, **kw)
         return MazeBatches(train, device, True), MazeBatches(test, device, False)
-    image_data.check_available(config.dataset, "train", root, download) \
-        if config.dataset != "digits" else None
+    if config.dataset != "digits":  # fail before any loading if the files are missing
+        image_data.check_available(config.dataset, "train", root, download)
     out = []
     for split in ("train", "test"):
         loader = image_data.loader(config.dataset, split, config.batch_size, root=root,
@@ -179,6 +179,13 @@ def make_data(config: TrainConfig, device: torch.device, *, root=None, download=
             loader.images, loader.labels = loader.images[keep.to(device)], loader.labels[keep.to(device)]
         out.append(ImageBatches(loader))
     return tuple(out)
+
+
+def build_net(config: TrainConfig):
+    """The untrained model a config describes."""
+    options = {"dilation": config.dilation} if config.family == "maze" else {}
+    return build_model(config.family, recurrent=config.recurrent, depth=config.depth,
+                       dataset=config.dataset, width=config.width, **options)
 
 
 def larger_maze_test(config: TrainConfig, device: torch.device, cells: int, n: int = 1_000):
@@ -334,9 +341,7 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
     np.random.seed(config.seed)
     random.seed(config.seed)
     train_src, test_src = make_data(config, device, root=data_root, download=download)
-    net = build_model(config.family, recurrent=config.recurrent, depth=config.depth,
-                      dataset=config.dataset, width=config.width,
-                      **({"dilation": config.dilation} if config.family == "maze" else {}))
+    net = build_net(config)
     net = net.to(device)
     dtype = torch.float64 if config.precision == "fp64" else None
     if dtype is not None:
@@ -510,8 +515,6 @@ def load_trained(config: TrainConfig, *, results_dir=None, checkpoint_dir=None,
     results_dir = results.results_dir(results_dir)
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else results_dir / "checkpoints"
     state = load_checkpoint(checkpoint_dir / f"{config.name()}.pt")
-    net = build_model(config.family, recurrent=config.recurrent, depth=config.depth,
-                      dataset=config.dataset, width=config.width,
-                      **({"dilation": config.dilation} if config.family == "maze" else {}))
+    net = build_net(config)
     net.load_state_dict(state["model"])
     return net.to(device).eval()

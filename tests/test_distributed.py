@@ -3,7 +3,6 @@ with the same global batch (float64, a BatchNorm-free net)."""
 import os
 import socket
 
-import pytest
 import torch
 import torch.multiprocessing as mp
 

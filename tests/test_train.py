@@ -188,3 +188,30 @@ def test_imagenet_folder_trains_through_the_same_trainer(tmp_path):
     record = T2.train(config, results_dir=tmp_path / "r", progress="none", data_root=tmp_path / "data")
     assert record["dataset"] == "imagenet" and len(record["history"]) == 1
     assert record["iterations"] == (2, 3, 5, 2) and 0 <= record["test_acc"] <= 100
+
+
+PAPER_CLASSIFICATION = [(f, d) for f in ("mlp", "convnet", "resnet", "resnet_bn", "resnet18")
+                        for d in ("cifar10", "svhn", "emnist")]
+
+
+@pytest.mark.parametrize("family,dataset", PAPER_CLASSIFICATION)
+def test_paper_profile_takes_one_step_on_synthetic_data(family, dataset):
+    """The paper profile cannot rot: each entry builds the paper-width model, whose output
+    has the dataset's shape, and one optimizer step runs at the table's learning rate."""
+    from recur.data import INFO
+    from recur.models import build_model, valid_depths
+    depth = valid_depths(family)[0]
+    c = make_config("paper", "classification", family=family, recurrent=family != "resnet18",
+                    depth=depth, dataset=dataset)
+    info = INFO[dataset]
+    net = build_model(family, recurrent=c.recurrent, depth=depth, dataset=dataset, width=c.width)
+    opt = T.make_optimizer(c, net)
+    assert [g["lr"] for g in opt.param_groups] == [c.lr] and c.optimizer == "sgd"
+    assert c.weight_decay == 2e-4 and c.momentum == 0.9 and c.batch_size == 128
+    x = torch.randn(2, info.channels, info.size, info.size)
+    out = net(x)
+    assert out.shape == (2, info.classes)
+    torch.nn.functional.cross_entropy(out, torch.tensor([0, 1])).backward()
+    before = [p.detach().clone() for p in net.parameters()]
+    opt.step()
+    assert any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
