@@ -92,3 +92,28 @@ def test_readme_table_is_regenerated_from_run_records(tmp_path):
     assert "| mazes | mazes | maze | 20 | 85.0 ± 5.0 (n=2) | 70.0 ± 0.0 (n=1) | 15.0 |" in text
     assert "old" not in text and text.endswith("<!-- results:end -->\ntail\n")
     assert not update_readme("quick", tmp_path / "results", readme)  # idempotent
+
+
+@pytest.mark.parametrize("notebook,params,message", [
+    ("03_mazes.ipynb", {"depth": 21}, "depth = 21 is not allowed: use an effective depth 4n+4 from 8, 12, 16, 20"),
+    ("03_mazes.ipynb", {"dpeth": 20}, "unknown parameter(s) dpeth"),
+    ("02_classification_sweeps.ipynb", {"dataset": "mnist"}, "dataset = 'mnist' is not allowed: use one of 'digits'"),
+    ("04_batchnorm_resnet.ipynb", {"dataset": "cifar10"}, "cifar10 train data not found"),
+])
+def test_notebooks_reject_bad_parameters_before_any_work(tmp_path, monkeypatch, notebook, params, message):
+    """papermill only warns about unknown names and passes any type: the validation cell
+    right after the parameters turns them into errors naming what is allowed."""
+    import papermill as pm
+    monkeypatch.setenv("RECUR_DATA", str(tmp_path / "no-data"))  # the kernel inherits it
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        pm.execute_notebook(str(ROOT / "notebooks" / notebook), str(tmp_path / "out.ipynb"),
+                            parameters=params, kernel_name="python3", progress_bar=False,
+                            cwd=str(ROOT / "notebooks"))
+    assert message in str(err.value)
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    failed = [i for i, c in enumerate(code) if any(o.get("output_type") == "error" for o in c.outputs)]
+    tags = [c.metadata.get("tags", []) for c in code]
+    # parameters, then papermill's injected values, then the validation cell that fails
+    assert "parameters" in tags[failed[0] - 2] and "injected-parameters" in tags[failed[0] - 1]
+    assert not any(c.outputs for c in code[failed[0] + 1:])  # nothing after it ran
