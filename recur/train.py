@@ -92,17 +92,19 @@ def use_bf16(precision: str, device: torch.device) -> bool:
 class MazeBatches:
     """Maze images and labels kept on the device as uint8; a training epoch places every
     maze at a fresh random offset inside the crop (paper's loader), a test set at fixed
-    per-maze offsets.  ``mask`` marks non-wall pixels, the ones that are scored."""
+    per-maze offsets (placed once, here)."""
 
     def __init__(self, dataset: mazes.MazeDataset, device: torch.device, train: bool):
-        x, y = mazes.render(dataset.mazes, dataset.scale)
-        self.x = torch.from_numpy(x).to(torch.uint8).to(device)  # (N, 3, S, S) of 0/1
-        self.y = torch.from_numpy(y).to(device)  # (N, S, S)
-        self.crop, self.train, self.device = dataset.crop, train, device
-        if not train and self.crop is not None:  # fixed placement, once
-            x, y = dataset.batch(np.arange(len(dataset)))
-            self.x, self.y = x.to(torch.uint8).to(device), y.to(torch.uint8).to(device)
+        self.train, self.device = train, device
+        if train or dataset.crop is None:
+            x, y = mazes.render(dataset.mazes, dataset.scale)
+            x, y = torch.from_numpy(x), torch.from_numpy(y)
+            self.crop = dataset.crop  # placed per batch
+        else:
+            x, y = dataset.batch(np.arange(len(dataset)))  # the test set's fixed offsets
             self.crop = None
+        self.x = x.to(torch.uint8).to(device)  # (N, 3, S, S) of 0/1
+        self.y = y.to(torch.uint8).to(device)  # (N, S, S)
 
     def __len__(self) -> int:
         return len(self.x)
