@@ -8,6 +8,11 @@ The model is the paper's (width 128, effective depth 20, recurrent), trained on 
   channels_last, masked loss, lr schedule, device-resident data), samples/s as recorded
   in its run record; optionally with ``torch.compile``.
 
+It also times the step's dominant operation alone, one 3×3 convolution 128→128 on a batch
+of 50 32×32 maps (forward and both backward passes), in fp32 NCHW and in recur's precision
+and layout: 16 of the step's 20 convolutions are of this shape and convolutions take over
+90% of a step, so that ratio is about the most a change of precision and layout can give.
+
 With ``--accuracy`` it also trains the quick profile's depth-20 solvers in float32 and in
 recur's default precision over two seeds, to check that the speed costs no accuracy.
 
@@ -62,6 +67,38 @@ def plain_fp32(steps: int, device) -> float:
     return BATCH * steps / (time.perf_counter() - t0)
 
 
+def conv_ceiling(device, bf16: bool, reps: int = 6) -> dict:
+    """Milliseconds per 3×3 conv 128→128, batch 50, 32×32 (forward + input and weight
+    gradients): fp32 NCHW vs recur's (bf16 autocast when ``bf16``, channels_last)."""
+    def time_conv(dtype, memory_format):
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(BATCH, 128, 32, 32, generator=g).to(device, dtype, memory_format=memory_format)
+        grad = torch.randn(BATCH, 128, 32, 32, generator=g).to(device, dtype, memory_format=memory_format)
+        w = torch.randn(128, 128, 3, 3, generator=g).to(device, dtype, memory_format=memory_format)
+        x.requires_grad_(True)
+        w.requires_grad_(True)
+
+        def once():
+            out = F.conv2d(x, w, padding=1)
+            torch.autograd.grad(out, (x, w), grad)
+
+        once()
+        once()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            once()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return 1000 * (time.perf_counter() - t0) / reps
+
+    fp32 = time_conv(torch.float32, torch.contiguous_format)
+    ours = time_conv(torch.bfloat16 if bf16 else torch.float32, torch.channels_last)
+    return {"conv_fp32_ms": round(fp32, 2), "conv_recur_ms": round(ours, 2),
+            "conv_ratio": round(fp32 / ours, 2)}
+
+
 def recur_trainer(steps: int, device, compile: bool, tmp: Path) -> dict:
     """One epoch of recur's trainer on steps+2 batches; the first two batches are warm-up
     (so compile time is excluded), measured from the run record's epoch time."""
@@ -104,11 +141,15 @@ def main() -> None:
         ours = recur_trainer(args.steps, device, False, tmp / "eager")
         print(f"recur trainer:          {ours['samples_per_s']:8.1f} samples/s  "
               f"(bf16 {ours['bf16']}, channels_last)  = {ours['samples_per_s'] / plain:.2f}x plain")
+        conv = conv_ceiling(device, ours["bf16"])
+        print(f"one 3x3 conv 128->128 (fwd + bwd): fp32 NCHW {conv['conv_fp32_ms']:.1f} ms, "
+              f"recur {conv['conv_recur_ms']:.1f} ms = {conv['conv_ratio']:.2f}x "
+              f"(about the ceiling for the step's speed-up)")
         record = {"benchmark": "maze_training", "model": "maze solver, width 128, depth 20, recurrent",
                   "batch": BATCH, "image": 32, "steps": args.steps, "device": str(device),
                   "plain_fp32_samples_per_s": round(plain, 1),
                   "recur_samples_per_s": ours["samples_per_s"], "recur_bf16": ours["bf16"],
-                  "speedup": round(ours["samples_per_s"] / plain, 2)}
+                  "speedup": round(ours["samples_per_s"] / plain, 2), **conv}
         if args.compile:
             comp = recur_trainer(args.steps, device, True, tmp / "compiled")
             print(f"recur trainer, compiled: {comp['samples_per_s']:8.1f} samples/s  "
