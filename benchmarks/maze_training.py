@@ -8,10 +8,9 @@ The model is the paper's (width 128, effective depth 20, recurrent), trained on 
   channels_last, masked loss, lr schedule, device-resident data), samples/s as recorded
   in its run record; optionally with ``torch.compile``.
 
-It also times the step's dominant operation alone, one 3×3 convolution 128→128 on a batch
-of 50 32×32 maps (forward and both backward passes), in fp32 NCHW and in recur's precision
-and layout: 16 of the step's 20 convolutions are of this shape and convolutions take over
-90% of a step, so that ratio is about the most a change of precision and layout can give.
+On a CPU it also profiles a step in recur's precision and layout and reports the time spent
+inside convolutions: a step made of nothing but those convolutions bounds the speed-up any
+trainer can reach without changing the model's arithmetic.
 
 With ``--accuracy`` it also trains the quick profile's depth-20 solvers in float32 and in
 recur's default precision over two seeds, to check that the speed costs no accuracy.
@@ -67,36 +66,44 @@ def plain_fp32(steps: int, device) -> float:
     return BATCH * steps / (time.perf_counter() - t0)
 
 
-def conv_ceiling(device, bf16: bool, reps: int = 6) -> dict:
-    """Milliseconds per 3×3 conv 128→128, batch 50, 32×32 (forward + input and weight
-    gradients): fp32 NCHW vs recur's (bf16 autocast when ``bf16``, channels_last)."""
-    def time_conv(dtype, memory_format):
-        g = torch.Generator().manual_seed(0)
-        x = torch.randn(BATCH, 128, 32, 32, generator=g).to(device, dtype, memory_format=memory_format)
-        grad = torch.randn(BATCH, 128, 32, 32, generator=g).to(device, dtype, memory_format=memory_format)
-        w = torch.randn(128, 128, 3, 3, generator=g).to(device, dtype, memory_format=memory_format)
-        x.requires_grad_(True)
-        w.requires_grad_(True)
+def conv_share(device, bf16: bool, plain_samples_per_s: float, steps: int = 3) -> dict:
+    """Milliseconds per step spent inside convolutions (forward and backward, from the
+    profiler) when the step runs in recur's precision and layout, and the speed-up over the
+    plain loop that a step made of those convolutions alone would reach: a ceiling for any
+    trainer that keeps the model's arithmetic.  CPU only."""
+    from torch.profiler import ProfilerActivity, profile
 
-        def once():
-            out = F.conv2d(x, w, padding=1)
-            torch.autograd.grad(out, (x, w), grad)
+    from recur.train import maze_loss
 
-        once()
-        once()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+    torch.manual_seed(0)
+    net = build_model("maze", recurrent=True, depth=20, dataset="mazes")
+    net = net.to(device, memory_format=torch.channels_last)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=2e-4)
+    x = (torch.rand(BATCH, 3, 32, 32, device=device) > 0.5).float()
+    x = x.contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 2, (BATCH, 32, 32), device=device)
+
+    def step():
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = maze_loss(net(x), y, x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(2):
+        step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
         t0 = time.perf_counter()
-        for _ in range(reps):
-            once()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return 1000 * (time.perf_counter() - t0) / reps
-
-    fp32 = time_conv(torch.float32, torch.contiguous_format)
-    ours = time_conv(torch.bfloat16 if bf16 else torch.float32, torch.channels_last)
-    return {"conv_fp32_ms": round(fp32, 2), "conv_recur_ms": round(ours, 2),
-            "conv_ratio": round(fp32 / ours, 2)}
+        for _ in range(steps):
+            step()
+        step_ms = 1000 * (time.perf_counter() - t0) / steps
+    conv_us = sum(e.self_cpu_time_total for e in prof.key_averages()
+                  if e.key in ("aten::mkldnn_convolution", "aten::convolution_backward"))
+    conv_ms = conv_us / 1000 / steps
+    plain_ms = 1000 * BATCH / plain_samples_per_s
+    return {"conv_ms_per_step": round(conv_ms, 1), "profiled_step_ms": round(step_ms, 1),
+            "conv_share": round(conv_ms / step_ms, 3),
+            "speedup_ceiling": round(plain_ms / conv_ms, 2)}
 
 
 def recur_trainer(steps: int, device, compile: bool, tmp: Path) -> dict:
@@ -141,10 +148,11 @@ def main() -> None:
         ours = recur_trainer(args.steps, device, False, tmp / "eager")
         print(f"recur trainer:          {ours['samples_per_s']:8.1f} samples/s  "
               f"(bf16 {ours['bf16']}, channels_last)  = {ours['samples_per_s'] / plain:.2f}x plain")
-        conv = conv_ceiling(device, ours["bf16"])
-        print(f"one 3x3 conv 128->128 (fwd + bwd): fp32 NCHW {conv['conv_fp32_ms']:.1f} ms, "
-              f"recur {conv['conv_recur_ms']:.1f} ms = {conv['conv_ratio']:.2f}x "
-              f"(about the ceiling for the step's speed-up)")
+        conv = conv_share(device, ours["bf16"], plain) if device.type == "cpu" else {}
+        if conv:
+            print(f"in recur's precision and layout, convolutions take {conv['conv_ms_per_step']:.0f}"
+                  f" ms of a {conv['profiled_step_ms']:.0f} ms step ({100 * conv['conv_share']:.0f}%);"
+                  f" a step of convolutions alone would be {conv['speedup_ceiling']:.2f}x plain")
         record = {"benchmark": "maze_training", "model": "maze solver, width 128, depth 20, recurrent",
                   "batch": BATCH, "image": 32, "steps": args.steps, "device": str(device),
                   "plain_fp32_samples_per_s": round(plain, 1),
