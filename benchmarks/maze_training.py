@@ -62,7 +62,7 @@ def plain_fp32(steps: int, device) -> float:
     t0 = time.perf_counter()
     for _ in range(steps):
         loss = step()
-    float(loss)
+    float(loss.detach())
     return BATCH * steps / (time.perf_counter() - t0)
 
 

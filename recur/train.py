@@ -198,11 +198,28 @@ def larger_maze_test(config: TrainConfig, device: torch.device, cells: int, n: i
 
 
 # --------------------------------------------------------------------------- loss, scores
-def maze_loss(logits: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Mean per-pixel cross-entropy over non-wall pixels (walls and padding are black)."""
+def maze_loss(logits: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
+              free: torch.Tensor | float | None = None) -> torch.Tensor:
+    """Mean per-pixel cross-entropy over non-wall pixels (walls and padding are black).
+
+    ``free``: the count to divide the summed loss by; default: the non-wall pixels of this
+    batch.  A DDP rank passes the global batch's count / world size, so that the average
+    of the ranks' gradients is the gradient of the global batch's mean.  (Every maze of a
+    size has the same number of free pixels, so this matters only for uneven shards.)"""
     mask = x.amax(dim=1) > 0  # (B, H, W)
     per_pixel = F.cross_entropy(logits.float(), y, reduction="none")
-    return (per_pixel * mask).sum() / mask.sum().clamp_min(1)
+    if free is None:
+        free = mask.sum()
+    return (per_pixel * mask).sum() / (free.clamp_min(1) if torch.is_tensor(free)
+                                       else max(free, 1))
+
+
+def class_loss(logits: torch.Tensor, y: torch.Tensor, x: torch.Tensor = None,
+               count: torch.Tensor | float | None = None) -> torch.Tensor:
+    """Cross-entropy, summed and divided by ``count`` (default: mean over this batch)."""
+    if count is None:
+        return F.cross_entropy(logits.float(), y)
+    return F.cross_entropy(logits.float(), y, reduction="sum") / count
 
 
 def maze_correct(logits: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -363,8 +380,7 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
     # batch, of which each rank keeps its share (DistributedSampler's split, per batch).
     generator = torch.Generator(device="cpu").manual_seed(config.seed + 1)
     step_fn = torch.compile(step_fn) if config.compile else step_fn
-    loss_fn = maze_loss if config.experiment == "mazes" else (
-        lambda out, y, x: F.cross_entropy(out.float(), y))
+    loss_fn = maze_loss if config.experiment == "mazes" else class_loss
     correct_fn = maze_correct if config.experiment == "mazes" else class_correct
 
     start_epoch, history, seconds = 0, [], 0.0
@@ -396,7 +412,14 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
             batches = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}",
                            leave=False)
         for step, (x, y) in enumerate(batches):
+            count, share = None, len(y)
             if world > 1:
+                # Each rank divides its summed loss by the global batch's count (samples, or
+                # non-wall pixels) / world, so that DDP's average of the ranks' gradients is
+                # the global mean's gradient even when the batch splits unevenly.
+                count = ((x.amax(dim=1) > 0).sum() if config.experiment == "mazes"
+                         else torch.tensor(float(len(y)), device=device)) / world
+                share = len(y) / world
                 x, y = shard(x, rank, world), shard(y, rank, world)
             if dtype is not None:
                 x = x.to(dtype)
@@ -407,11 +430,11 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 out = step_fn(x)
-                loss = loss_fn(out, y, x)
+                loss = loss_fn(out, y, x) if count is None else loss_fn(out, y, x, count)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_sum += loss.detach() * len(y)  # stays on the device: no sync per step
+            loss_sum += loss.detach() * share  # stays on the device: no sync per step
             hits += correct_fn(out.detach(), y, x).sum()
             samples_seen += len(y) * world
         n = len(train_src)
