@@ -198,6 +198,11 @@ def larger_maze_test(config: TrainConfig, device: torch.device, cells: int, n: i
 
 
 # --------------------------------------------------------------------------- loss, scores
+def free_pixels(x: torch.Tensor) -> torch.Tensor:
+    """(B, H, W) bool: the maze pixels that are not wall or padding (which are black)."""
+    return x.amax(dim=1) > 0
+
+
 def maze_loss(logits: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
               free: torch.Tensor | float | None = None) -> torch.Tensor:
     """Mean per-pixel cross-entropy over non-wall pixels (walls and padding are black).
@@ -206,7 +211,7 @@ def maze_loss(logits: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
     batch.  A DDP rank passes the global batch's count / world size, so that the average
     of the ranks' gradients is the gradient of the global batch's mean.  (Every maze of a
     size has the same number of free pixels, so this matters only for uneven shards.)"""
-    mask = x.amax(dim=1) > 0  # (B, H, W)
+    mask = free_pixels(x)
     per_pixel = F.cross_entropy(logits.float(), y, reduction="none")
     if free is None:
         free = mask.sum()
@@ -224,7 +229,7 @@ def class_loss(logits: torch.Tensor, y: torch.Tensor, x: torch.Tensor = None,
 
 def maze_correct(logits: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Per maze: is every non-wall pixel predicted right?  (B,) bool."""
-    wrong = (logits.argmax(1) != y) & (x.amax(dim=1) > 0)
+    wrong = (logits.argmax(1) != y) & free_pixels(x)
     return ~wrong.flatten(1).any(1)
 
 
@@ -412,14 +417,13 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
             batches = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}",
                            leave=False)
         for step, (x, y) in enumerate(batches):
-            count, share = None, len(y)
+            global_n, count = len(y), None
             if world > 1:
                 # Each rank divides its summed loss by the global batch's count (samples, or
                 # non-wall pixels) / world, so that DDP's average of the ranks' gradients is
                 # the global mean's gradient even when the batch splits unevenly.
-                count = ((x.amax(dim=1) > 0).sum() if config.experiment == "mazes"
-                         else torch.tensor(float(len(y)), device=device)) / world
-                share = len(y) / world
+                count = (free_pixels(x).sum() if config.experiment == "mazes"
+                         else torch.tensor(float(global_n), device=device)) / world
                 x, y = shard(x, rank, world), shard(y, rank, world)
             if dtype is not None:
                 x = x.to(dtype)
@@ -434,9 +438,9 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_sum += loss.detach() * share  # stays on the device: no sync per step
+            loss_sum += loss.detach() * (global_n / world)  # on the device: no sync per step
             hits += correct_fn(out.detach(), y, x).sum()
-            samples_seen += len(y) * world
+            samples_seen += global_n
         n = len(train_src)
         if world > 1:  # the ranks' sums make the global epoch loss and accuracy
             import torch.distributed as dist
