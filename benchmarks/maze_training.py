@@ -41,20 +41,44 @@ ROOT = Path(__file__).resolve().parent.parent
 BATCH = 50
 
 
-def plain_fp32(steps: int, device) -> float:
+def solver_step(device, *, ours: bool, bf16: bool = False):
+    """One SGD step of the paper's solver on a fixed batch, as a function: ``ours=False`` the
+    plain loop's (fp32, NCHW, cross-entropy over all pixels), ``ours=True`` recur's precision
+    and layout (bf16 autocast when ``bf16``, channels_last, the masked maze loss)."""
+    from recur.train import maze_loss
+
     torch.manual_seed(0)
     net = build_model("maze", recurrent=True, depth=20, dataset="mazes").to(device)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=2e-4)
-    x = torch.rand(BATCH, 3, 32, 32, device=device)
     y = torch.randint(0, 2, (BATCH, 32, 32), device=device)
+    if not ours:
+        x = torch.rand(BATCH, 3, 32, 32, device=device)
+
+        def step():
+            loss = F.cross_entropy(net(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+    net = net.to(memory_format=torch.channels_last)
+    x = (torch.rand(BATCH, 3, 32, 32, device=device) > 0.5).float()
+    x = x.contiguous(memory_format=torch.channels_last)
 
     def step():
-        loss = F.cross_entropy(net(x), y)
-        opt.zero_grad()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = maze_loss(net(x), y, x)
+        opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         return loss
 
+    return step
+
+
+def plain_fp32(steps: int, device) -> float:
+    step = solver_step(device, ours=False)
     for _ in range(2):
         step()
     if device.type == "cuda":
@@ -73,23 +97,7 @@ def conv_share(device, bf16: bool, plain_samples_per_s: float, steps: int = 3) -
     trainer that keeps the model's arithmetic.  CPU only."""
     from torch.profiler import ProfilerActivity, profile
 
-    from recur.train import maze_loss
-
-    torch.manual_seed(0)
-    net = build_model("maze", recurrent=True, depth=20, dataset="mazes")
-    net = net.to(device, memory_format=torch.channels_last)
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=2e-4)
-    x = (torch.rand(BATCH, 3, 32, 32, device=device) > 0.5).float()
-    x = x.contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 2, (BATCH, 32, 32), device=device)
-
-    def step():
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            loss = maze_loss(net(x), y, x)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
+    step = solver_step(device, ours=True, bf16=bf16)
     for _ in range(2):
         step()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
