@@ -31,11 +31,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from recur.devices import resolve_device
 from recur.models import build_model
 from recur.profiles import make_config
 from recur.provenance import git_commit, versions
 from recur.results import write_record
-from recur.train import resolve_device, train
+from recur.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 50
@@ -45,7 +46,7 @@ def solver_step(device, *, ours: bool, bf16: bool = False):
     """One SGD step of the paper's solver on a fixed batch, as a function: ``ours=False`` the
     plain loop's (fp32, NCHW, cross-entropy over all pixels), ``ours=True`` recur's precision
     and layout (bf16 autocast when ``bf16``, channels_last, the masked maze loss)."""
-    from recur.train import maze_loss
+    from recur.losses import maze_loss
 
     torch.manual_seed(0)
     net = build_model("maze", recurrent=True, depth=20, dataset="mazes").to(device)

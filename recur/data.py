@@ -16,6 +16,7 @@ classification notebook offline.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import gzip
 import os
@@ -255,6 +256,20 @@ class TensorLoader:
         n = len(self.images)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
+    def with_batches(self, batch_size: int, generator: torch.Generator | None = None):
+        """The same data (shared, not copied) in batches of ``batch_size`` drawn with
+        ``generator``; this loader is left as it is."""
+        view = copy.copy(self)
+        view.batch_size, view.generator = batch_size, generator
+        return view
+
+    def plain(self) -> "TensorLoader":
+        """The same data in order and without augmentation (for scoring a training set)."""
+        view = copy.copy(self)
+        view.train = view.shuffle = view.flip = view.drop_last = False
+        view.padding = 0
+        return view
+
     def augment(self, x: torch.Tensor) -> torch.Tensor:
         """Random crop with zero padding, then random horizontal flip; uint8 in, uint8 out."""
         if self.padding:
@@ -286,21 +301,34 @@ class TensorLoader:
 
 
 def loader(dataset: str, split: str, batch_size: int, *, root=None, download: bool = False,
-           device=None, generator: torch.Generator | None = None, drop_last: bool = False):
-    """A :class:`TensorLoader` over ``dataset``'s ``split`` with the authors' transforms
-    (augmentation for ``train`` only)."""
+           device=None, generator: torch.Generator | None = None, drop_last: bool = False,
+           augment: bool | None = None):
+    """A :class:`TensorLoader` over ``dataset``'s ``split`` with the authors' transforms.
+
+    ``augment`` (default: for ``train`` only) turns on the random crops, flips and
+    shuffling of training; ``augment=False`` serves a split as it is, in order."""
     info = INFO.get(dataset)
     images, labels = load(dataset, split, root, download)
+    augment = split == "train" if augment is None else augment
     return TensorLoader(images, labels, batch_size, mean=info.mean, std=info.std,
-                        train=split == "train", crop_padding=info.crop_padding, flip=info.flip,
-                        drop_last=drop_last and split == "train", device=device,
-                        generator=generator)
+                        train=augment, crop_padding=info.crop_padding, flip=info.flip,
+                        drop_last=drop_last and augment, device=device, generator=generator)
 
 
-def imagenet_loader(root, split: str, batch_size: int, *, workers: int = 8, shuffle=None,
-                    sampler=None, generator: torch.Generator | None = None):
-    """torchvision's ImageFolder pipeline for ImageNet: RandomResizedCrop(224) + flip for
-    training, Resize(256) + CenterCrop(224) for validation, then normalisation."""
+def tensors(dataset: str, split: str, n: int | None = None, *, root=None,
+            download: bool = False, device=None):
+    """The first ``n`` images of a split (all by default), normalised and never augmented,
+    with their labels: ``(x, y)``, x float32 (n, C, H, W).  What analyses such as linear
+    probes must see (a probe fitted on randomly cropped images measures something else)."""
+    plain = loader(dataset, split, 1, root=root, download=download, device=device,
+                   augment=False)
+    keep = slice(None) if n is None else slice(0, n)
+    return plain.normalise(plain.images[keep]), plain.labels[keep]
+
+
+def imagenet_folder(root, split: str):
+    """torchvision's ImageFolder for ImageNet with the usual transforms: RandomResizedCrop(224)
+    + flip for training, Resize(256) + CenterCrop(224) for validation, then normalisation."""
     import torchvision.transforms as T
     from torchvision.datasets import ImageFolder
 
@@ -313,10 +341,101 @@ def imagenet_loader(root, split: str, batch_size: int, *, workers: int = 8, shuf
     else:
         tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(),
                         T.Normalize(info.mean, info.std)])
-    folder = ImageFolder(_files("imagenet", split, root)[0], transform=tf)
+    return ImageFolder(_files("imagenet", split, root)[0], transform=tf)
+
+
+def imagenet_loader(root, split: str, batch_size: int, *, workers: int = 8, shuffle=None,
+                    sampler=None, generator: torch.Generator | None = None, folder=None):
+    """A DataLoader over :func:`imagenet_folder` (or the ``folder`` given, built once)."""
+    split = {"val": "test"}.get(split, split)
+    folder = imagenet_folder(root, split) if folder is None else folder
     if shuffle is None:
         shuffle = split == "train" and sampler is None  # a sampler does its own shuffling
     return torch.utils.data.DataLoader(
         folder, batch_size=batch_size, shuffle=shuffle, sampler=sampler, num_workers=workers,
         pin_memory=torch.cuda.is_available(), drop_last=split == "train",
         persistent_workers=workers > 0, generator=generator)
+
+
+# --------------------------------------------------------------------------- batch sources
+# What the trainer reads: ``len(source)`` samples; ``source.batches(batch_size, generator)``
+# yields (x, y) on the device for one epoch; ``source.eval_view()`` is the same split in
+# order without augmentation (None where that is unaffordable: ImageNet).
+class ImageBatches:
+    """An in-memory image split (a :class:`TensorLoader`)."""
+
+    def __init__(self, loader: TensorLoader):
+        self.loader = loader
+
+    def __len__(self) -> int:
+        return len(self.loader.images)
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None):
+        return iter(self.loader.with_batches(batch_size, generator))
+
+    def eval_view(self) -> "ImageBatches":
+        return ImageBatches(self.loader.plain())
+
+
+class FolderBatches:
+    """ImageNet: torchvision's ImageFolder pipeline (the folder indexed once), batches
+    moved to the device."""
+
+    def __init__(self, root, split: str, device, workers: int | None = None):
+        self.split, self.device = split, device
+        self.workers = min(8, os.cpu_count() or 1) if workers is None else workers
+        self.folder = imagenet_folder(root, split)
+
+    def __len__(self) -> int:
+        return len(self.folder)
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None):
+        loader = imagenet_loader(None, self.split, batch_size, workers=self.workers,
+                                 generator=generator, folder=self.folder)
+        for x, y in loader:
+            yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+
+    def eval_view(self) -> None:
+        return None  # a second pass over ImageNet's training set: the trainer reports the
+        #              last epoch's running accuracy instead
+
+
+def _subset(loader: TensorLoader, n: int | None, seed: int) -> TensorLoader:
+    """The first n of a seeded permutation (all when n is None)."""
+    if n is not None:
+        keep = torch.randperm(len(loader.images), generator=torch.Generator().manual_seed(seed))[:n]
+        keep = keep.to(loader.images.device)
+        loader.images, loader.labels = loader.images[keep], loader.labels[keep]
+    return loader
+
+
+def make_data(config, device, *, root=None, download: bool = False):
+    """(train, test) batch sources for a :class:`recur.config.TrainConfig`; cheap checks
+    (files present) first, then the loading."""
+    if config.dataset == "imagenet":
+        root = check_available("imagenet", "train", root)
+        check_available("imagenet", "test", root)
+        return FolderBatches(root, "train", device), FolderBatches(root, "test", device)
+    if config.experiment == "mazes":
+        return tuple(maze_batches(config, split, device) for split in SPLITS)
+    if config.dataset != "digits":  # fail before any loading if the files are missing
+        check_available(config.dataset, "train", root, download)
+    return tuple(ImageBatches(_subset(
+        loader(config.dataset, split, config.batch_size, root=root, download=download,
+               device=device), config.n_train if split == "train" else config.n_test,
+        config.seed)) for split in SPLITS)
+
+
+def maze_batches(config, split: str, device, *, cells=None, n: int | None = None):
+    """A config's maze split as batches; ``cells`` and ``n`` ask for other mazes (larger
+    than trained: then rendered as they are, since the nets are fully convolutional)."""
+    from recur import mazes
+
+    n_train, n_test = config.n_train or 50_000, config.n_test or 10_000
+    if cells is not None:
+        n_train = n_test = n or 1_000
+    dataset = mazes.MazeDataset(split, config.maze_size if cells is None else cells,
+                                n_train=n_train, n_test=n_test, seed=config.seed,
+                                scale=config.maze_scale,
+                                crop=config.maze_crop if cells is None else None)
+    return mazes.MazeBatches(dataset, device)

@@ -14,6 +14,7 @@ advance into each other cell, one step back out of it) and no maze needs masking
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import numbers
@@ -41,6 +42,8 @@ __all__ = [
     "cells_for",
     "load_or_generate",
     "MazeDataset",
+    "MazeBatches",
+    "place",
 ]
 
 #: The paper's names for its three datasets (grid without border: 9×9, 11×11, 13×13).
@@ -518,6 +521,22 @@ def load_or_generate(cells, n_train: int, n_test: int, seed: int = 0,
     return train, test
 
 
+# --------------------------------------------------------------------------- placement
+def place(images: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor:
+    """Put each image (B, C, S, S) into a black size×size canvas with its top-left corner
+    at ``offsets[b] = (row, col)``: the paper's pad-to-32 placement, used for training
+    (fresh random offsets), test (fixed per maze) and scoring (centred) alike."""
+    b, c, s = images.shape[0], images.shape[1], images.shape[-1]
+    canvas = images.new_zeros((b, c, size, size))
+    ar = torch.arange(s, device=images.device)
+    offsets = offsets.to(images.device)
+    rows = (offsets[:, 0, None] + ar)[:, None, :, None]  # (B, 1, S, 1)
+    cols = (offsets[:, 1, None] + ar)[:, None, None, :]  # (B, 1, 1, S)
+    canvas[torch.arange(b, device=images.device)[:, None, None, None],
+           torch.arange(c, device=images.device)[None, :, None, None], rows, cols] = images
+    return canvas
+
+
 # --------------------------------------------------------------------------- torch dataset
 class MazeDataset(torch.utils.data.Dataset):
     """Train or test split of a maze dataset as the paper's loader serves it (SPEC 3).
@@ -552,32 +571,77 @@ class MazeDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.mazes)
 
-    def offsets(self, index: np.ndarray, generator: torch.Generator | None = None):
-        """(len(index), 2) top-left offsets of each image inside its crop."""
+    def offsets(self, index, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(len(index), 2) int64 top-left offsets of each image inside its crop: fixed per
+        maze for ``test`` (a hash of seed and index), fresh from ``generator`` for ``train``."""
         room = (self.crop or self.image_size) - self.image_size + 1
-        if self.split == "test":  # fixed per maze: a hash of (seed, index)
+        if self.split == "test":
             words = _streams(_seed_key(np.random.SeedSequence([self.seed, 7])),
                              np.asarray(index), 2)
-            return _below(words, room).astype(np.int64)
-        return torch.randint(room, (len(index), 2), generator=generator).numpy()
+            return torch.from_numpy(_below(words, room).astype(np.int64))
+        return torch.randint(room, (len(index), 2), generator=generator)
+
+    def centred(self, n: int) -> torch.Tensor:
+        """(n, 2) offsets that put every image in the middle of its crop (for scoring)."""
+        pad = ((self.crop or self.image_size) - self.image_size) // 2
+        return torch.full((n, 2), pad, dtype=torch.int64)
 
     def batch(self, index, generator: torch.Generator | None = None):
         """Render a batch at once: x (b, 3, crop, crop) float32, y (b, crop, crop) int64."""
         index = np.atleast_1d(np.asarray(index, dtype=np.int64))
         inputs, targets = render(self.mazes[index], self.scale)
+        x, y = torch.from_numpy(inputs), torch.from_numpy(targets).long()
         if self.crop is None:
-            return torch.from_numpy(inputs), torch.from_numpy(targets).long()
-        b, S, C = len(index), self.image_size, self.crop
-        off = self.offsets(index, generator)
-        rows = off[:, :1] + np.arange(S)  # (b, S)
-        cols = off[:, 1:] + np.arange(S)
-        bi = np.arange(b)[:, None, None]
-        x = np.zeros((b, C, C, 3), dtype=np.float32)
-        x[bi, rows[:, :, None], cols[:, None, :]] = inputs.transpose(0, 2, 3, 1)
-        y = np.zeros((b, C, C), dtype=np.int64)
-        y[bi, rows[:, :, None], cols[:, None, :]] = targets
-        return torch.from_numpy(x.transpose(0, 3, 1, 2).copy()), torch.from_numpy(y)
+            return x, y
+        xy = place(torch.cat([x, y[:, None].float()], 1), self.offsets(index, generator),
+                   self.crop)
+        return xy[:, :3], xy[:, 3].long()
 
     def __getitem__(self, i: int):
         x, y = self.batch([i])
         return x[0], y[0]
+
+
+class MazeBatches:
+    """A maze split as the trainer reads it: images and labels kept on the device as
+    uint8 (B, 3, S, S) and (B, S, S).  Training batches come in a fresh random order with
+    each maze at a fresh random offset in its crop (the paper's loader); test batches in
+    order, at the dataset's fixed offsets (placed once, here)."""
+
+    def __init__(self, dataset: MazeDataset, device=None, train: bool | None = None):
+        self.dataset, self.device = dataset, torch.device(device or "cpu")
+        self.train = dataset.split == "train" if train is None else train
+        x, y = render(dataset.mazes, dataset.scale)
+        x, y = torch.from_numpy(x).to(torch.uint8), torch.from_numpy(y)
+        self.crop = dataset.crop
+        if self.crop is not None and not self.train:  # fixed placement: once, here
+            offsets = dataset.offsets(np.arange(len(dataset)))
+            x, y = place(x, offsets, self.crop), place(y[:, None], offsets, self.crop)[:, 0]
+        self.x, self.y = x.to(self.device), y.to(self.device)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None):
+        """(x float32, y int64) batches; ``generator`` (CPU) drives order and offsets."""
+        n = len(self.x)
+        order = torch.randperm(n, generator=generator) if self.train else torch.arange(n)
+        order = order.to(self.device)
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            x, y = self.x[idx], self.y[idx]
+            if self.train and self.crop is not None:
+                offsets = self.dataset.offsets(idx.cpu().numpy(), generator)
+                xy = place(torch.cat([x, y[:, None]], 1), offsets, self.crop)
+                x, y = xy[:, :3], xy[:, 3]
+            yield x.float(), y.long()
+
+    def eval_view(self) -> "MazeBatches":
+        """The same mazes in order, each centred in its crop: for scoring a training set."""
+        view = copy.copy(self)  # shares the tensors
+        view.train = False
+        if self.train and self.crop is not None:
+            offsets = self.dataset.centred(len(self.x))
+            view.x = place(self.x, offsets, self.crop)
+            view.y = place(self.y[:, None], offsets, self.crop)[:, 0]
+        return view

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from recur import results, train as T
+from recur import losses, results, train as T
 from recur.config import TrainConfig
 from recur.profiles import make_config
 
@@ -25,8 +25,9 @@ def tiny(**changes):
 def test_resume_is_bitwise_exact(tmp_path):
     config = tiny()
     straight = T.train(config, results_dir=tmp_path / "a", progress="none")
-    assert T.train(config, results_dir=tmp_path / "b", progress="none", stop_after=1) == \
-        {"stopped_after_epoch": 1}
+    stopped = T.train(config, results_dir=tmp_path / "b", progress="none", stop_after=1)
+    assert stopped["finished"] is False and stopped["epochs_done"] == 1
+    assert not (tmp_path / "b" / "runs").exists()  # no record for an unfinished run
     resumed = T.train(config, results_dir=tmp_path / "b", progress="none")
     a = T.load_checkpoint(tmp_path / "a" / "checkpoints" / f"{config.name()}.pt")
     b = T.load_checkpoint(tmp_path / "b" / "checkpoints" / f"{config.name()}.pt")
@@ -58,15 +59,15 @@ def test_malicious_checkpoint_is_refused(tmp_path):
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     config = tiny(epochs=3)
-    real = T.maze_loss
+    real, correct = losses.OBJECTIVES["mazes"]
     calls = {"n": 0}
 
-    def poisoned(logits, y, x):
+    def poisoned(logits, y, x, count=None):
         calls["n"] += 1
-        loss = real(logits, y, x)
+        loss = real(logits, y, x, count)
         return loss * float("nan") if calls["n"] > 3 else loss  # 3 steps = epoch 1
 
-    monkeypatch.setattr(T, "maze_loss", poisoned)
+    monkeypatch.setitem(losses.OBJECTIVES, "mazes", (poisoned, correct))
     with pytest.raises(FloatingPointError, match=r"became nan in epoch 2.*after epoch 1"):
         T.train(config, results_dir=tmp_path, progress="none")
     state = T.load_checkpoint(tmp_path / "checkpoints" / f"{config.name()}.pt")
@@ -103,10 +104,10 @@ def test_maze_loss_and_accuracy_ignore_walls():
     logits[:, 1, 1:4, 2] = 5.0  # right on every free pixel
     noisy = logits.clone()
     noisy[:, 1, 0, :] = 9.0  # wildly wrong, but only on walls
-    assert T.maze_correct(logits, y, x).all() and T.maze_correct(noisy, y, x).all()
-    assert T.maze_loss(noisy, y, x) == pytest.approx(T.maze_loss(logits, y, x).item())
+    assert losses.maze_correct(logits, y, x).all() and losses.maze_correct(noisy, y, x).all()
+    assert losses.maze_loss(noisy, y, x) == pytest.approx(losses.maze_loss(logits, y, x).item())
     logits[1, 1, 2, 2] = -5.0  # one free pixel wrong: that maze fails
-    assert T.maze_correct(logits, y, x).tolist() == [True, False]
+    assert losses.maze_correct(logits, y, x).tolist() == [True, False]
 
 
 def test_run_record_and_tables(tmp_path):

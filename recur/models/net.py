@@ -33,10 +33,11 @@ class Module(nn.Module):
 class DepthNet(nn.Module):
     """prelude → n modules (distinct, or one shared) → coda.
 
-    ``depth`` is the effective depth (layers of the unrolled net).  Recurrent nets have
-    ``iterations`` and accept ``forward(x, iterations=k)`` to think for k iterations
-    instead (with more iterations than trained, per-iteration state of the last trained
-    iteration is reused).
+    ``depth`` is the effective depth (layers of the unrolled net).  ``iterations`` is how
+    often the recurrent module runs (``None`` for a feed-forward net, whose ``n_modules``
+    modules each run once).  Recurrent nets accept ``forward(x, iterations=k)`` to think
+    for k iterations instead (with more iterations than trained, per-iteration state of
+    the last trained iteration is reused).
     """
 
     def __init__(self, prelude: nn.Module, modules: list[Module], coda: nn.Module, *,
@@ -50,8 +51,11 @@ class DepthNet(nn.Module):
         self.blocks = nn.ModuleList(modules)
         self.recurrent, self.depth, self.family = recurrent, depth, family
         self.n_modules = iterations
-        if recurrent:
-            self.iterations = iterations
+        self.iterations = iterations if recurrent else None
+
+    def shared_modules(self) -> list[tuple[nn.Module, int]]:
+        """(module, iterations) for every module whose weights are applied repeatedly."""
+        return [(self.blocks[0], self.iterations)] if self.recurrent else []
 
     def schedule(self, iterations=None) -> list:
         """(module, iteration) pairs in the order they run."""
@@ -92,9 +96,11 @@ def unroll(net: DepthNet) -> DepthNet:
     """The feed-forward net of the same effective depth whose n modules are copies of a
     recurrent net's shared one (with each iteration's own state): the same function,
     with the feed-forward parameter count.  The recurrent net is left untouched."""
-    if hasattr(net, "unrolled"):  # nets made of several recurrent stages (ResNet-50)
-        return net.unrolled()
-    if not isinstance(net, DepthNet) or not net.recurrent:
+    if not isinstance(net, DepthNet):  # nets of several recurrent stages (ResNet-50)
+        if getattr(net, "recurrent", False) and hasattr(net, "unrolled"):
+            return net.unrolled()
+        raise ValueError("unroll takes a recurrent net built by recur.models.build_model")
+    if not net.recurrent:
         raise ValueError("unroll takes a recurrent net built by recur.models.build_model")
     shared = net.blocks[0]
     modules = [shared.for_iteration(i) for i in range(net.iterations)]
@@ -108,3 +114,34 @@ def unroll(net: DepthNet) -> DepthNet:
 def count_parameters(net: nn.Module) -> int:
     """Number of trainable parameters (shared ones counted once)."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+def _iteration_norms(net: DepthNet):
+    """The shared module's per-iteration BatchNorm sets (``norms[iteration][layer]``)."""
+    norms = getattr(net.blocks[0], "norms", None) if isinstance(net, DepthNet) else None
+    if not net.recurrent or norms is None or len(norms) == 0:
+        raise ValueError("this takes a recurrent net with one BatchNorm set per iteration "
+                         "(family 'resnet_bn')")
+    return norms
+
+
+def share_norms(net: DepthNet, iteration: int = 0) -> DepthNet:
+    """A copy of a recurrent BatchNorm net in which every iteration uses the BatchNorm of
+    ``iteration`` (paper 3.1: what one shared set of statistics costs)."""
+    norms = _iteration_norms(net)
+    if not 0 <= iteration < len(norms):
+        raise ValueError(f"iteration must be in 0..{len(norms) - 1}, got {iteration!r}")
+    clone = copy.deepcopy(net)
+    for i in range(len(norms)):
+        clone.blocks[0].norms[i] = copy.deepcopy(norms[iteration])
+    return clone
+
+
+def norm_statistics(net: DepthNet) -> list[dict]:
+    """Per iteration and BatchNorm layer of the shared module: the mean |running mean|
+    and the mean running variance over channels (rows for a table)."""
+    return [{"iteration": i + 1, "layer": j + 1,
+             "mean |running mean|": float(bn.running_mean.abs().mean()),
+             "mean running var": float(bn.running_var.mean())}
+            for i, layer_norms in enumerate(_iteration_norms(net))
+            for j, bn in enumerate(layer_norms)]

@@ -37,7 +37,11 @@ class ResNet18(nn.Module):
 
     depth = 18
     recurrent = False
+    iterations = None  # feed-forward
     family = "resnet18"
+
+    def shared_modules(self) -> list:
+        return []
 
     def __init__(self, channels: int = 3, classes: int = 10, width: int = 64):
         super().__init__()
@@ -127,8 +131,12 @@ class ResNet50(nn.Module):
                                    iterations=len(rest), depth=3 * len(layer)))
         self.stages = nn.ModuleList(stages)
         self.head = nn.Sequential(tv.avgpool, nn.Flatten(), tv.fc)
-        if recurrent:
-            self.iterations = tuple(stage.iterations for stage in stages)
+        # per stage, for the recurrent form; None for the feed-forward one
+        self.iterations = tuple(stage.iterations for stage in stages) if recurrent else None
+
+    def shared_modules(self) -> list:
+        """(module, iterations) for every stage's shared bottleneck."""
+        return [pair for stage in self.stages for pair in stage.shared_modules()]
 
     def forward(self, x, iterations=None):
         h = self.stem(x)
@@ -155,6 +163,6 @@ class ResNet50(nn.Module):
             raise ValueError("this ResNet-50 is already feed-forward")
         ff = copy.deepcopy(self)
         ff.recurrent = False
-        del ff.iterations
+        ff.iterations = None
         ff.stages = nn.ModuleList(unroll(stage) for stage in self.stages)
         return ff
