@@ -1,7 +1,24 @@
 """recur: runnable companion to *The Uncanny Similarity of Recurrence and Depth*.
 
 Modules, one concern each:
-  recur.mazes      maze generation, rendering, checking and datasets (paper section 4)
-  recur.reproduce  the batch runner that executes the notebooks with papermill
+  recur.mazes        maze generation, rendering, checking, cached splits, placement, batches (4.1)
+  recur.data         image datasets from their on-disk formats, the offline digits, batch sources
+  recur.models       every family, feed-forward and recurrent from one definition; unroll (2–4)
+  recur.config       TrainConfig: one frozen, validated dataclass per run
+  recur.profiles     the quick and paper settings as tables (SPEC 4); make_config
+  recur.losses       maze and classification losses and scores
+  recur.optim        SGD/Adam, warm-up and step schedule, lr / iterations for shared modules
+  recur.devices      device choice, bfloat16 autocast, the DDP process group
+  recur.checkpoints  atomic, checksummed checkpoints, exact RNG state, a lock per run
+  recur.train        the training loop: train(config) -> run record; evaluate; load_trained
+  recur.results      run records -> tidy tables, means and standard errors over seeds
+  recur.experiments  train a list of configs and get the table (what the notebooks call)
+  recur.analysis     activation reuse, linear probes, CKA, feature visualisation (5)
+  recur.plots        the notebooks' figures
+  recur.params       validation of a notebook's papermill parameters, ready-made specs
+  recur.sweep        grids of runs as a SLURM or local job array (submitit)
+  recur.reproduce    the batch runner that executes the notebooks with papermill
+  recur.provenance   git commit and package versions for records and notebooks
+  recur.atomic       write-then-rename for every file recur writes
 """
 __version__ = "0.1.0"

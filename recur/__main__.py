@@ -11,6 +11,9 @@ import argparse
 import json
 import sys
 
+from recur.config import EXPERIMENTS
+from recur.profiles import PROFILES
+
 
 def _parse_sets(pairs) -> dict:
     """``key=value`` pairs; values are read as JSON when they parse (numbers, lists,
@@ -33,7 +36,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recur", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("reproduce", help="execute the notebooks with papermill")
-    rep.add_argument("--profile", default="quick", choices=["quick", "paper"],
+    rep.add_argument("--profile", default="quick", choices=PROFILES,
                      help="quick: minutes on a laptop CPU; paper: the authors' settings (GPU)")
     rep.add_argument("--notebooks", nargs="*", metavar="NN",
                      help="numbers of the notebooks to run (default: all, in order)")
@@ -47,14 +50,14 @@ def main(argv=None) -> int:
                      help="also write each executed notebook back to notebooks/ "
                           "(how the committed quick-profile notebooks are made)")
     tr = sub.add_parser("train", help="train one model (the same configs the notebooks use)")
-    tr.add_argument("--experiment", required=True, choices=["mazes", "classification"])
+    tr.add_argument("--experiment", required=True, choices=EXPERIMENTS)
     tr.add_argument("--family", required=True)
     form = tr.add_mutually_exclusive_group(required=True)
     form.add_argument("--recurrent", dest="recurrent", action="store_true")
     form.add_argument("--feed-forward", dest="recurrent", action="store_false")
     tr.add_argument("--depth", type=int, required=True, help="effective depth")
     tr.add_argument("--dataset", help="image dataset (default: digits; mazes for mazes)")
-    tr.add_argument("--profile", default="quick", choices=["quick", "paper"])
+    tr.add_argument("--profile", default="quick", choices=PROFILES)
     tr.add_argument("--optimizer", help="mazes: which of the profile's recipes (adam, sgd)")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", default="auto")
@@ -66,13 +69,13 @@ def main(argv=None) -> int:
     tr.add_argument("--data-root", help="where the image datasets are (default: $RECUR_DATA)")
     sw = sub.add_parser("sweep", help="submit a grid of runs as a job array (submitit)")
     sw.add_argument("--launcher", default="local", choices=["local", "slurm"])
-    sw.add_argument("--experiment", required=True, choices=["mazes", "classification"])
+    sw.add_argument("--experiment", required=True, choices=EXPERIMENTS)
     sw.add_argument("--families", nargs="+", required=True)
     sw.add_argument("--depths", nargs="*", type=int, help="effective depths (default: the "
                     "first four of each family)")
     sw.add_argument("--seeds", nargs="+", type=int, default=[0])
     sw.add_argument("--datasets", nargs="*")
-    sw.add_argument("--profile", default="quick", choices=["quick", "paper"])
+    sw.add_argument("--profile", default="quick", choices=PROFILES)
     sw.add_argument("--device", default="auto")
     sw.add_argument("--timeout-min", type=int, default=60)
     sw.add_argument("--array-parallelism", type=int, default=16)

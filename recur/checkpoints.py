@@ -81,6 +81,9 @@ def load_checkpoint(path) -> dict:
     containers are accepted (``weights_only=True``): a file that would run code when
     unpickled is refused with a ``ValueError``, never executed.  A damaged file raises
     :class:`CorruptCheckpoint` naming its path."""
+    if Path(path).exists() and not zipfile.is_zipfile(path):  # torch.save writes zip archives
+        raise CorruptCheckpoint(f"checkpoint {path} is corrupt and cannot be read (not a "
+                                f"whole zip archive: truncated or overwritten)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:

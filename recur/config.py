@@ -10,6 +10,7 @@ import hashlib
 import json
 
 from recur.data import INFO
+from recur.devices import DEVICES
 from recur.models.factory import WIDTHS, iterations_for
 
 EXPERIMENTS = ("mazes", "classification")
@@ -72,15 +73,26 @@ class TrainConfig:
         iterations_for(self.family, self.depth)  # raises with the valid depths
         if self.optimizer not in OPTIMIZERS:
             bad("optimizer", " or ".join(OPTIMIZERS))
+        if self.device not in DEVICES and not str(self.device).startswith("cuda:"):
+            bad("device", ", ".join(DEVICES) + " or cuda:N")
         if self.precision not in PRECISIONS:
             bad("precision", ", ".join(PRECISIONS))
-        for name in ("epochs", "batch_size"):
-            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int) \
-                    or getattr(self, name) < 1:
-                bad(name, "a positive integer")
-        for name in ("seed", "extra_iterations"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
-                bad(name, "a non-negative integer")
+        # bool is an int in Python: a flag where a number is meant is a mistake, not 0 or 1
+        for name, least, optional in (("epochs", 1, False), ("batch_size", 1, False),
+                                      ("dilation", 1, False), ("maze_scale", 1, False),
+                                      ("seed", 0, False), ("extra_iterations", 0, False),
+                                      ("width", 2, True), ("maze_crop", 1, True),
+                                      ("n_train", 1, True), ("n_test", 1, True)):
+            value = getattr(self, name)
+            if optional and value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                bad(name, f"an integer >= {least}" + (" or None" if optional else ""))
+        if isinstance(self.maze_size, bool):
+            bad("maze_size", "small, medium, large or a number of cells")
+        for name in ("recurrent", "recurrent_lr_scale", "channels_last", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                bad(name, "True or False")
         if not (self.lr > 0 and self.weight_decay >= 0 and self.warmup_epochs >= 0 and
                 0 < self.gamma <= 1):
             raise ValueError("need lr > 0, weight_decay >= 0, warmup_epochs >= 0, 0 < gamma <= 1")

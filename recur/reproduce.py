@@ -16,9 +16,9 @@ from pathlib import Path
 import nbformat
 
 from recur.atomic import atomic_write
+from recur.profiles import PROFILES
 from recur.provenance import ROOT, git_commit, versions
 
-PROFILES = ("quick", "paper")
 NOTEBOOKS = ROOT / "notebooks"
 RUNNER = "python -m recur reproduce"
 

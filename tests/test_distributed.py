@@ -1,6 +1,7 @@
 """DistributedDataParallel on CPU: 2 gloo processes train exactly what one process does
 with the same global batch (float64, BatchNorm-free nets), a classifier and a maze solver,
 even when the last batch splits unevenly: the loss is the global batch's mean."""
+import json
 import os
 import socket
 
@@ -34,7 +35,9 @@ def _worker(rank: int, world: int, port: int, results_dir: str, experiment: str)
                       RANK=str(rank), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     try:
-        T.train(_config(experiment), results_dir=results_dir, progress="none")
+        record = T.train(_config(experiment), results_dir=results_dir, progress="none")
+        with open(f"{results_dir}/returned-by-rank{rank}.json", "w") as f:
+            json.dump(record, f)
     finally:
         import torch.distributed as dist
         if dist.is_initialized():
@@ -57,11 +60,22 @@ def test_two_gloo_processes_equal_one(tmp_path, experiment):
         [h["loss"] for h in b["history"]], rel=1e-9)  # the logged epoch losses too
     assert [h["train_acc"] for h in a["history"]] == [h["train_acc"] for h in b["history"]]
     assert len(list((tmp_path / "ddp" / "runs").glob("*.json"))) == 1  # rank 0 writes
+    returned = [json.loads((tmp_path / "ddp" / f"returned-by-rank{r}.json").read_text())
+                for r in range(2)]
+    assert returned[0] == returned[1] and returned[0]["finished"]  # every rank: the record
     assert single["history"][-1]["loss"] < single["history"][0]["loss"]  # weights moved
 
 
-def test_ranks_split_the_global_batch():
-    batch = torch.arange(10)
-    parts = [T.shard(batch, r, 2) for r in range(2)]
-    assert sorted(torch.cat(parts).tolist()) == list(range(10))
-    assert len(parts[0]) == len(parts[1]) == 5
+@pytest.mark.parametrize("n,world", [(10, 2), (12, 3), (7, 2), (5, 4)])
+def test_ranks_split_the_global_batch_as_distributed_sampler_does(n, world):
+    """Each rank's share is DistributedSampler's (no shuffling) for an even split; for any
+    split, the shares partition the batch and differ in size by at most one."""
+    from torch.utils.data import DistributedSampler
+    batch = torch.arange(100, 100 + n)
+    parts = [T.shard(batch, r, world) for r in range(world)]
+    assert sorted(torch.cat(parts).tolist()) == batch.tolist()
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    if n % world == 0:
+        for r, part in enumerate(parts):
+            sampler = DistributedSampler(range(n), num_replicas=world, rank=r, shuffle=False)
+            assert part.tolist() == [100 + i for i in sampler]

@@ -248,3 +248,36 @@ def test_dataset_items_and_crops(tmp_path):
 def test_bad_arguments_raise_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_place_puts_each_image_at_its_offset():
+    """The one placement routine, against an independent oracle (F.pad per image)."""
+    import torch
+    import torch.nn.functional as F
+    images = torch.randint(1, 255, (5, 3, 7, 7), dtype=torch.uint8)
+    offsets = torch.tensor([[0, 0], [5, 5], [2, 3], [0, 5], [4, 1]])
+    canvas = mazes.place(images, offsets, 12)
+    for img, (r, c), out in zip(images, offsets.tolist(), canvas):
+        assert torch.equal(out, F.pad(img, (c, 12 - 7 - c, r, 12 - 7 - r)))
+
+
+def test_maze_batches_without_a_generator_and_their_placement(tmp_path):
+    import torch
+    ds = mazes.MazeDataset("train", "small", n_train=40, n_test=10, cache_dir=tmp_path)
+    source = mazes.MazeBatches(ds)
+    x, y = next(iter(source.batches(16)))  # no generator: torch's default one
+    assert x.shape == (16, 3, 32, 32) and y.shape == (16, 32, 32)
+    inputs, targets = mazes.render(ds.mazes, 2)
+    # every batch holds whole mazes, placed somewhere in the crop; an epoch sees each once
+    seen = torch.cat([xb.sum((1, 2, 3)) for xb, _ in source.batches(16, torch.Generator().manual_seed(0))])
+    assert sorted(seen.tolist()) == sorted(inputs.sum((1, 2, 3)).tolist())
+    # the training set scored: in order, centred
+    view_x, view_y = next(iter(source.eval_view().batches(40)))
+    pad = (32 - 24) // 2
+    assert torch.equal(view_x[:, :, pad:pad + 24, pad:pad + 24], torch.from_numpy(inputs))
+    assert torch.equal(view_y[:, pad:pad + 24, pad:pad + 24], torch.from_numpy(targets).long())
+    # the test set: placed once at the dataset's fixed offsets, the same as MazeDataset serves
+    test = mazes.MazeDataset("test", "small", n_train=40, n_test=10, cache_dir=tmp_path)
+    tx, ty = next(iter(mazes.MazeBatches(test).batches(10)))
+    ex, ey = test.batch(range(10))
+    assert torch.equal(tx, ex) and torch.equal(ty, ey)

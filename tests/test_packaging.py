@@ -1,7 +1,10 @@
-"""pyproject.toml and environment.yml name the same packages with the same lower bounds."""
+"""pyproject.toml and environment.yml name the same packages with the same lower bounds, and
+the requirements admit the wheels installed offline; every module is described."""
 import re
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CONDA_NAMES = {"torch": "pytorch"}  # PyPI name -> conda-forge name, where they differ
@@ -23,8 +26,19 @@ def test_environment_yml_matches_pyproject():
     assert conda == pip
 
 
-def test_torch_requirement_admits_the_offline_wheel():
-    """torch 2.14.1 is what the project's machines install offline: keep it admissible."""
+@pytest.mark.parametrize("name,version", [("torch", "2.14.1"), ("torchvision", "0.29.1")])
+def test_requirements_admit_the_offline_wheels(name, version):
+    """torch 2.14.1 and torchvision 0.29.1 are what the project's machines install offline:
+    every place that names a requirement must admit them."""
+    from packaging.requirements import Requirement
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    torch = [r for r in project["dependencies"] if r.startswith("torch>")][0]
-    assert torch == "torch>=2.4"
+    found = [Requirement(r) for r in project["dependencies"] if Requirement(r).name == name]
+    assert found and all(version in r.specifier for r in found), found
+
+
+def test_every_module_is_described_in_the_package_docstring():
+    import recur
+    modules = {p.stem for p in (ROOT / "recur").glob("*.py") if not p.stem.startswith("_")}
+    modules.add("models")
+    described = set(re.findall(r"^  recur\.(\w+)", recur.__doc__, flags=re.M))
+    assert described == modules
