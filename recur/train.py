@@ -29,7 +29,7 @@ from recur.checkpoints import CHECKPOINT_FORMAT, load_checkpoint  # noqa: F401 (
 from recur.config import TrainConfig
 from recur.data import make_data, maze_batches
 from recur.devices import init_distributed, resolve_device, shard, use_bf16
-from recur.models import build_model, count_parameters
+from recur.models import build_model, count_parameters, iterates
 from recur.optim import lr_factor, make_optimizer
 from recur.provenance import git_commit, versions
 
@@ -52,7 +52,7 @@ def evaluate(net, source, experiment: str, *, iterations: int | None = None,
     net.eval()
     correct_fn = losses.OBJECTIVES[experiment][1]
     param = next(net.parameters())
-    stepwise = isinstance(net.iterations, int)  # one recurrent module (not ResNet-50's stages)
+    stepwise = iterates(net)
     totals, n = None, 0
     for x, y in source.batches(batch_size):
         x = x.to(param.dtype)
@@ -182,7 +182,7 @@ def _finish(run: _Run) -> dict:
     """Final evaluation (train and test; every iteration count for a recurrent net; larger
     mazes) and the run record."""
     c, net = run.config, run.net
-    stepwise = isinstance(net.iterations, int)
+    stepwise = iterates(net)
     iters = net.iterations + c.extra_iterations if stepwise else None
     test_curve = evaluate(net, run.test_src, c.experiment, iterations=iters, bf16=run.bf16)
     plain_train = run.train_src.eval_view()

@@ -180,3 +180,19 @@ def test_loader_epochs_cover_the_data_once():
     assert len(seen) == 1437 and len(tl) == 15
     xb, _ = next(iter(data.loader("digits", "test", 64)))
     assert xb.shape == (64, 1, 32, 32) and xb.dtype == torch.float32
+
+
+def test_tensors_are_the_split_unaugmented_in_order():
+    """What linear probes train on: the normalised images as stored, the same every call
+    (a training loader would crop, flip and shuffle them)."""
+    x, y = data.tensors("digits", "train")
+    images, labels = data.load("digits", "train")
+    info = data.INFO["digits"]
+    mean, std = torch.tensor(info.mean).view(1, -1, 1, 1), torch.tensor(info.std).view(1, -1, 1, 1)
+    torch.testing.assert_close(x, (images.float() / 255 - mean) / std)
+    assert torch.equal(y, labels)
+    first, _ = data.tensors("digits", "train", n=100)
+    assert torch.equal(first, x[:100])
+    augmented, _ = next(iter(data.loader("digits", "train", 10_000,
+                                         generator=torch.Generator().manual_seed(0))))
+    assert not torch.equal(augmented, x)  # the loader the probes used before did augment

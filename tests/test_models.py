@@ -174,3 +174,44 @@ def test_receptive_field_matches_autograd(depth, dilation):
 def test_receptive_field_spans_the_paper_mazes():
     """Paper 4.3: eight 3×3 convs cover a small maze, twelve a large one."""
     assert convs_to_span(5) == 8 and convs_to_span(7) == 12 and convs_to_span(6) == 10
+
+
+def test_one_interface_for_every_net():
+    """iterations (None for feed-forward), trace and shared_modules exist on every net."""
+    from recur.models import build_model, iterates
+    nets = {("maze", True): build_model("maze", recurrent=True, depth=12, dataset="mazes", width=4),
+            ("maze", False): build_model("maze", recurrent=False, depth=12, dataset="mazes", width=4),
+            ("resnet18", False): build_model("resnet18", recurrent=False, depth=18, dataset="digits", width=4),
+            ("resnet50", True): build_model("resnet50", recurrent=True, depth=50, dataset="imagenet"),
+            ("resnet50", False): build_model("resnet50", recurrent=False, depth=50, dataset="imagenet")}
+    assert nets[("maze", True)].iterations == 2 and nets[("maze", False)].iterations is None
+    assert nets[("resnet18", False)].iterations is None and nets[("resnet50", False)].iterations is None
+    assert nets[("resnet50", True)].iterations == (2, 3, 5, 2)
+    assert [iterates(n) for n in nets.values()] == [True, False, False, False, False]
+    shared = {k: [(type(m).__name__, n) for m, n in net.shared_modules()] for k, net in nets.items()}
+    assert shared[("maze", True)] == [("ResidualModule", 2)] and shared[("maze", False)] == []
+    assert [n for _, n in shared[("resnet50", True)]] == [2, 3, 5, 2]
+    assert shared[("resnet18", False)] == shared[("resnet50", False)] == []
+    assert all(callable(net.trace) for net in nets.values())
+    assert unroll(nets[("resnet50", True)]).iterations is None
+
+
+def test_share_norms_copies_one_iterations_batchnorm_everywhere():
+    from recur.models import build_model, norm_statistics, share_norms
+    torch.manual_seed(0)
+    net = build_model("resnet_bn", recurrent=True, depth=15, dataset="digits", width=4)
+    net.train()
+    for _ in range(3):  # give each iteration's BatchNorm its own running statistics
+        net(torch.randn(8, 1, 32, 32))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    shared = share_norms(net, iteration=1)
+    norms = net.blocks[0].norms
+    for k in range(len(norms)):
+        for a, b in zip(shared.blocks[0].norms[k].state_dict().values(), norms[1].state_dict().values()):
+            assert torch.equal(a, b)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # untouched
+    rows = norm_statistics(net)
+    assert len(rows) == 3 * 4 and rows[5]["iteration"] == 2 and rows[5]["layer"] == 2
+    assert rows[5]["mean running var"] == pytest.approx(float(norms[1][1].running_var.mean()))
+    with pytest.raises(ValueError, match="resnet_bn"):
+        share_norms(build_model("maze", recurrent=True, depth=8, dataset="mazes", width=4))

@@ -111,6 +111,12 @@ def unroll(net: DepthNet) -> DepthNet:
     return ff
 
 
+def iterates(net: nn.Module) -> bool:
+    """Does the net have one recurrent module whose output can be read after every
+    iteration (``trace``)?  Not feed-forward nets, nor ResNet-50's recurrent stages."""
+    return isinstance(net.iterations, int) and not isinstance(net.iterations, bool)
+
+
 def count_parameters(net: nn.Module) -> int:
     """Number of trainable parameters (shared ones counted once)."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
