@@ -2,12 +2,21 @@
 
 papermill only warns about a parameter the notebook does not declare and passes values
 of any type, so the notebooks call :func:`validate` to turn both into clear errors before
-any heavy work.
+any heavy work.  Ready-made specs (``SEEDS``, ``PROFILE``, ``DEVICE``, ``DATASET``,
+``depths("maze")``, ...) keep a validation cell to a few lines:
+
+    validate(globals(), {"depth": depths("maze"), "seeds": SEEDS, "profile": PROFILE})
 """
 from __future__ import annotations
 
 import types
 from collections.abc import Callable
+
+from recur.data import IMAGE_DATASETS
+from recur.devices import DEVICES
+from recur.mazes import SIZES
+from recur.models import valid_depths
+from recur.profiles import PROFILES
 
 _IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 
@@ -75,3 +84,76 @@ def validate(namespace: dict, spec: dict[str, Param], ignore=()) -> dict:
     if problems:
         raise ValueError("bad notebook parameters:\n  " + "\n  ".join(problems))
     return {name: namespace[name] for name in spec}
+
+
+# --------------------------------------------------------------------------- ready-made specs
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _listing(values, head: int = 4) -> str:
+    """``8, 12, 16, 20, ..., 44``: the first few values and the last."""
+    values = list(values)
+    if len(values) <= head + 1:
+        return ", ".join(map(str, values))
+    return ", ".join(map(str, values[:head])) + f", ..., {values[-1]}"
+
+
+def _depth_rule(family: str, up_to: int) -> str:
+    """A family's valid effective depths in words, e.g. ``4n+4 from 8, 12, 16, 20, ..., 44``."""
+    valid = valid_depths(family, up_to)
+    if len(valid) < 2:
+        return _listing(valid)
+    step = valid[1] - valid[0]
+    return f"{'' if step == 1 else step}n+{valid[0] - step} from {_listing(valid)}"
+
+
+def _valid_depth(family: str, up_to: int) -> Callable:
+    valid = set(valid_depths(family, up_to))
+    return lambda d: _is_int(d) and d in valid
+
+
+#: Seeds: a non-empty list of non-negative ints (``[True]`` is not a seed).
+SEEDS = Param(list, test=lambda s: s != [] and all(_is_int(x) and x >= 0 for x in s),
+              allowed="a non-empty list of non-negative integers")
+SEED = Param(int, minimum=0)
+FLAG = Param(bool)
+DOWNLOAD = FLAG
+PROFILE = Param(str, choices=PROFILES)
+DEVICE = Param(str, choices=DEVICES)
+DATASET = Param(str, choices=IMAGE_DATASETS)  # the image datasets (mazes have their own notebook)
+MAZE_SIZE = Param(str, choices=tuple(SIZES))
+
+
+def depth(family: str, up_to: int = 44) -> Param:
+    """One valid effective depth of ``family`` (``recur.models.valid_depths``)."""
+    return Param(int, test=_valid_depth(family, up_to),
+                 allowed=f"an effective depth {_depth_rule(family, up_to)}")
+
+
+def depths(family: str, up_to: int = 44) -> Param:
+    """A valid effective depth of ``family``, or a non-empty list of them."""
+    ok = _valid_depth(family, up_to)
+    return Param((int, list),
+                 test=lambda d: ok(d) or (isinstance(d, list) and d != [] and all(map(ok, d))),
+                 allowed=f"an effective depth {_depth_rule(family, up_to)}, or a list of them")
+
+
+def families(choices) -> Param:
+    """A non-empty list of family names from ``choices``."""
+    choices = tuple(choices)
+    return Param(list, test=lambda f: f != [] and all(x in choices for x in f),
+                 allowed="a non-empty list of " + ", ".join(choices))
+
+
+def family_depths(choices, up_to: int = 44) -> Param:
+    """A dict family -> non-empty list of that family's valid effective depths, for
+    families from ``choices``."""
+    valid = {f: _valid_depth(f, up_to) for f in choices}
+
+    def test(d: dict) -> bool:
+        return all(k in valid and isinstance(v, list) and v != [] and all(map(valid[k], v))
+                   for k, v in d.items())
+
+    rules = "; ".join(f"{f} {_depth_rule(f, up_to)}" for f in valid)
+    return Param(dict, test=test, allowed=f"a dict family -> list of effective depths ({rules})")

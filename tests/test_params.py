@@ -1,5 +1,6 @@
 import pytest
 
+from recur import params
 from recur.params import Param, validate
 
 SPEC = {"profile": Param(str, choices=("quick", "paper")),
@@ -33,3 +34,64 @@ def test_unknown_and_missing_names_are_errors():
         validate(ns, SPEC)
     assert "parameter 'n_examples' is missing" in str(err.value)
     assert "unknown parameter(s) n_exampels; this notebook takes profile, n_examples, depth" in str(err.value)
+
+
+# --------------------------------------------------------------------------- ready-made specs
+def _problem(spec: Param, value) -> str:
+    """The error ``validate`` raises for ``value`` under ``spec`` ('' when it passes)."""
+    try:
+        validate({"x": value}, {"x": spec})
+    except ValueError as err:
+        return str(err)
+    return ""
+
+
+@pytest.mark.parametrize("spec,good", [
+    (params.SEEDS, [0, 1, 7]),
+    (params.PROFILE, "paper"),
+    (params.DEVICE, "cpu"),
+    (params.DATASET, "digits"),
+    (params.DOWNLOAD, False),
+    (params.MAZE_SIZE, "large"),
+    (params.depth("resnet_bn"), 19),
+    (params.depths("maze"), 20),
+    (params.depths("maze"), [8, 44]),
+    (params.families(["mlp", "resnet"]), ["resnet"]),
+    (params.family_depths(["mlp", "resnet"]), {"mlp": [3, 10], "resnet": [7, 19]}),
+])
+def test_ready_specs_accept_good_values(spec, good):
+    assert _problem(spec, good) == ""
+
+
+@pytest.mark.parametrize("spec,bad,allowed", [
+    (params.SEEDS, [], "a non-empty list of non-negative integers"),
+    (params.SEEDS, [0, -1], "a non-empty list of non-negative integers"),
+    (params.SEEDS, [True], "a non-empty list of non-negative integers"),
+    (params.SEEDS, [0.0], "a non-empty list of non-negative integers"),
+    (params.SEEDS, 0, "a non-empty list of non-negative integers"),
+    (params.PROFILE, "fast", "one of 'quick', 'paper'"),
+    (params.DEVICE, "gpu", "one of 'auto', 'cpu', 'cuda', 'mps'"),
+    (params.DATASET, "mnist", "one of 'digits', 'cifar10', 'svhn', 'emnist'"),
+    (params.DOWNLOAD, 1, "bool"),
+    (params.depth("resnet_bn"), 18, "an effective depth 4n+3 from 7, 11, 15, 19, ..., 43"),
+    (params.depth("resnet_bn"), True, "an effective depth 4n+3 from 7, 11, 15, 19"),
+    (params.depth("resnet_bn"), [19], "an effective depth 4n+3"),
+    (params.depths("maze"), 21, "an effective depth 4n+4 from 8, 12, 16, 20, ..., 44, or a list of them"),
+    (params.depths("maze"), 48, "4n+4 from 8, 12, 16, 20, ..., 44"),
+    (params.depths("maze", up_to=20), 24, "4n+4 from 8, 12, 16, 20, or a list"),
+    (params.depths("maze"), [8, True], "or a list of them"),
+    (params.depths("maze"), [], "or a list of them"),
+    (params.depths("maze"), 8.0, "or a list of them"),
+    (params.families(["mlp", "resnet"]), ["convnet"], "a non-empty list of mlp, resnet"),
+    (params.families(["mlp", "resnet"]), [], "a non-empty list of mlp, resnet"),
+    (params.family_depths(["mlp", "resnet"]), {"mlp": [2]}, "mlp n+2 from 3, 4, 5, 6, ..., 44"),
+    (params.family_depths(["mlp", "resnet"]), {"resnet": [8]}, "resnet 4n+3 from 7, 11, 15, 19"),
+    (params.family_depths(["mlp", "resnet"]), {"mlp": [True]}, "a dict family -> list"),
+    (params.family_depths(["mlp", "resnet"]), {"mlp": []}, "a dict family -> list"),
+    (params.family_depths(["mlp", "resnet"]), {"maze": [8]}, "a dict family -> list"),
+    (params.family_depths(["mlp", "resnet"]), [3, 4], "a dict family -> list"),
+])
+def test_ready_specs_reject_bad_values_naming_what_is_allowed(spec, bad, allowed):
+    problem = _problem(spec, bad)
+    assert f"x = {bad!r} is not allowed: use" in problem
+    assert allowed in problem

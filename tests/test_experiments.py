@@ -1,0 +1,109 @@
+"""run_all trains a list of configs once and returns one row per run; the tables built on
+its result agree with the run records."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from recur import experiments
+from recur.config import TrainConfig
+from recur.train import load_trained
+
+TINY = dict(experiment="mazes", family="maze", recurrent=True, depth=8, dataset="mazes",
+            width=4, maze_size=3, maze_scale=1, maze_crop=None, n_train=40, n_test=20,
+            optimizer="adam", lr=1e-3, epochs=1, batch_size=20, device="cpu", precision="fp32",
+            extra_iterations=2)
+
+
+@pytest.fixture(scope="module")
+def configs():
+    return [TrainConfig.from_dict(dict(TINY, recurrent=r, depth=d, seed=s))
+            for d in (8, 12) for r in (False, True) for s in (0, 1)]
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory):
+    # Module-scoped fixtures run before tests/conftest.py's per-test RECUR_RESULTS: name it.
+    return tmp_path_factory.mktemp("results")
+
+
+@pytest.fixture(scope="module")
+def trained(configs, results_dir):
+    lines = []
+    runs = experiments.run_all(configs, log=lines.append, results_dir=results_dir)
+    return runs, lines
+
+
+def test_one_row_per_config_with_the_records_values(configs, trained):
+    runs, lines = trained
+    assert len(runs) == len(lines) == len(configs)
+    assert list(runs.name) == [c.name() for c in configs]
+    assert list(runs.columns[:3]) == ["experiment", "family", "dataset"]
+    for (_, row), c, line in zip(runs.iterrows(), configs, lines):
+        assert (row.depth, row.recurrent, row.seed) == (c.depth, c.recurrent, c.seed)
+        assert 0 <= row.test_acc <= 100 and 0 <= row.train_acc <= 100
+        assert line == experiments.describe(row.to_dict())
+        assert f"depth {c.depth:2d} {'recurrent' if c.recurrent else 'feed-forward'}" in line
+        assert f"seed {c.seed}: test {row.test_acc:5.1f}%" in line
+
+
+def test_a_second_call_reads_the_records_back(configs, trained, results_dir):
+    runs, _ = trained
+    records = sorted((results_dir / "runs").glob("*.json"))
+    assert len(records) == len(configs)
+    written = {p: p.stat().st_mtime_ns for p in records}
+    again = experiments.run_all(configs, log=None, results_dir=results_dir)
+    pd.testing.assert_frame_equal(again, runs)  # same seconds and histories: not retrained
+    assert {p: p.stat().st_mtime_ns for p in records} == written
+
+
+def test_run_all_takes_configs_only():
+    with pytest.raises(ValueError, match="TrainConfig"):
+        experiments.run_all([TINY], log=None)
+    assert experiments.run_all([], log=None).empty
+
+
+def test_comparison_keeps_the_varying_keys(trained):
+    runs, _ = trained
+    table = experiments.comparison(runs)
+    assert table.index.names == ["depth"] and list(table.index) == [8, 12]
+    mean = runs[(runs.depth == 8) & runs.recurrent].test_acc.mean()
+    assert table.loc[8, "recurrent"].startswith(f"{mean:.1f} ± ")
+
+
+def test_iteration_table_is_mean_and_standard_error_over_seeds(trained):
+    runs, _ = trained
+    table = experiments.iteration_table(runs)
+    rec12 = runs[(runs.depth == 12) & runs.recurrent]
+    curves = np.array(rec12.test_acc_per_iteration.tolist())  # (seeds, 2 + 2 extra)
+    t12 = table[table.depth == 12]
+    assert list(t12.iteration) == [1, 2, 3, 4] and set(t12.iterations) == {2}
+    np.testing.assert_allclose(t12["mean"], curves.mean(0))
+    np.testing.assert_allclose(t12.se, curves.std(0, ddof=1) / np.sqrt(2))
+
+
+def test_thinking_longer_on_larger_mazes(trained):
+    runs, _ = trained
+    runs = runs.assign(larger=runs.larger_mazes.str.get("acc_per_iteration"))
+    longer = experiments.think_longer(runs, "larger")
+    rec = np.array(runs[(runs.depth == 12) & runs.recurrent].larger.tolist()).mean(0)
+    ff = np.mean([acc[0] for acc in runs[(runs.depth == 12) & ~runs.recurrent.astype(bool)].larger])
+    assert longer.loc[12].to_dict() == pytest.approx({
+        "trained iterations": 2, "recurrent % at trained": rec[1], "best recurrent %": rec.max(),
+        "best at": int(np.argmax(rec)) + 1, "feed-forward %": ff})
+
+
+def test_parameter_counts_one_row_per_depth(configs, trained):
+    runs, _ = trained
+    counts = experiments.parameter_counts(configs).set_index("effective depth")
+    assert list(counts.index) == [8, 12] and list(counts["n (modules or iterations)"]) == [1, 2]
+    for d in (8, 12):
+        for form, recurrent in (("feed-forward", False), ("recurrent", True)):
+            row = runs[(runs.depth == d) & (runs.recurrent == recurrent)].iloc[0]
+            assert counts.loc[d, f"{form} params"] == row.parameters
+
+
+def test_test_accuracy_of_a_trained_net_is_its_records(configs, trained, results_dir):
+    runs, _ = trained
+    config = configs[-1]
+    net = load_trained(config, results_dir=results_dir)
+    assert experiments.accuracy_on_test_set(config, net) == runs.test_acc.iloc[-1]
