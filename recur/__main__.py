@@ -66,6 +66,9 @@ def main(argv=None) -> int:
     tr.add_argument("--no-resume", action="store_true", help="start afresh even if a "
                     "checkpoint or record exists")
     tr.add_argument("--download", action="store_true", help="download the dataset if missing")
+    tr.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                    help="if another process is training this config, wait this long for it "
+                         "(default: stop at once with a message)")
     tr.add_argument("--data-root", help="where the image datasets are (default: $RECUR_DATA)")
     sw = sub.add_parser("sweep", help="submit a grid of runs as a job array (submitit)")
     sw.add_argument("--launcher", default="local", choices=["local", "slurm"])
@@ -118,8 +121,13 @@ def main(argv=None) -> int:
                                  device=args.device, **_parse_sets(args.set))
         except ValueError as err:
             parser.error(str(err))
-        record = train(config, results_dir=args.results, resume=not args.no_resume,
-                       data_root=args.data_root, download=args.download)
+        from recur.checkpoints import RunLocked
+        try:
+            record = train(config, results_dir=args.results, resume=not args.no_resume,
+                           data_root=args.data_root, download=args.download, wait=args.wait)
+        except RunLocked as err:
+            print(f"[recur] {err}", file=sys.stderr)
+            return 3
         keys = ("name", "parameters", "train_acc", "test_acc", "test_acc_per_iteration",
                 "seconds", "samples_per_s", "device")
         print(json.dumps({k: record.get(k) for k in keys}, indent=1))

@@ -38,10 +38,13 @@ def pending(configs, results_dir=None) -> list[TrainConfig]:
 
 
 def run_config(config: dict, results_dir: str | None = None) -> dict:
-    """One array task: train one config (resuming from its checkpoint after a requeue)."""
+    """One array task: train one config (resuming from its checkpoint after a requeue).
+    A requeued task may find the lock of its predecessor on another node, which stops
+    refreshing it: waiting past the lock's staleness (5 min) lets the task take it over."""
     from recur.train import train
 
-    record = train(TrainConfig.from_dict(config), results_dir=results_dir, progress="lines")
+    record = train(TrainConfig.from_dict(config), results_dir=results_dir, progress="lines",
+                   wait=600)
     return {k: record.get(k) for k in ("name", "test_acc", "seconds")}
 
 

@@ -129,3 +129,15 @@ def test_a_waiting_process_gets_the_finished_record(tmp_path, monkeypatch):
     assert first.wait(timeout=120) == 0
     runs = list((tmp_path / "runs").glob("*.json"))
     assert len(runs) == 1 and json.loads(runs[0].read_text()) == record
+
+
+def test_the_command_line_says_who_holds_the_run(tmp_path, capsys):
+    from recur.__main__ import main
+    from recur.profiles import make_config
+    sets = ["width=4", "maze_size=3", "n_train=60", "n_test=20", "epochs=1"]
+    config = make_config("quick", "mazes", family="maze", recurrent=True, depth=8, device="auto",
+                         width=4, maze_size=3, n_train=60, n_test=20, epochs=1)
+    with C.RunLock(tmp_path / "checkpoints" / f"{config.name()}.lock"):
+        code = main(["train", "--experiment", "mazes", "--family", "maze", "--depth", "8",
+                     "--recurrent", "--results", str(tmp_path), "--set", *sets])
+    assert code == 3 and "another process is training this run" in capsys.readouterr().err
