@@ -114,8 +114,9 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
     """Execute the selected notebooks in order into ``output`` (``results/<profile>``).
 
     ``update_notebooks`` (quick profile only) also copies each notebook that ran cleanly
-    back over its source in ``notebooks/``: the committed executed notebooks are made
-    this way and no other.  ``fresh`` first removes the output folder's run records and
+    back over its source in ``notebooks/``, once all have run (so that the checkout stays
+    as committed while they run, and their provenance names a clean commit): the
+    committed executed notebooks are made this way and no other.  ``fresh`` first removes the output folder's run records and
     checkpoints, so every model is trained again; without it, finished runs are reused
     and interrupted ones resume.
     """
@@ -134,9 +135,10 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
         log(f"[recur] {src.name} ({profile} profile) ...")
         summary = run_notebook(src, output / src.name, profile, device)
         log(f"[recur] {src.name}: {summary['status']} in {summary['seconds']} s")
+        summaries.append(summary)
+    for src, summary in zip(paths, summaries):
         if update_notebooks and summary["status"] == "ok":
             shutil.copyfile(summary["output"], src)
-        summaries.append(summary)
     if output == ROOT / "results" / profile:  # the real results: refresh the README table
         update_readme(profile)
     return summaries

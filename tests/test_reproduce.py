@@ -68,6 +68,28 @@ def test_runner_executes_in_order_and_continues_past_failures(tmp_path):
     assert len(nb.cells) == 4
 
 
+def test_sources_are_updated_only_after_every_notebook_ran(tmp_path):
+    """--update-notebooks leaves notebooks/ as committed while notebooks run (so records
+    and provenance do not see a checkout the runner itself made dirty), then updates the
+    sources of those that ran cleanly."""
+    src = tmp_path / "nbs"
+    src.mkdir()
+    _notebook(src / "01_first.ipynb", "print('first ran')")
+    _notebook(src / "02_second.ipynb", "import json\n"
+              "first = json.load(open('01_first.ipynb'))\n"
+              "print('outputs in 01 source:', sum(len(c.get('outputs', [])) for c in first['cells']))")
+    _notebook(src / "03_fails.ipynb", "raise RuntimeError('boom')")
+    before = (src / "03_fails.ipynb").read_text()
+    summaries = reproduce("quick", folder=src, output=tmp_path / "out", update_notebooks=True,
+                          log=lambda *a: None)
+    assert [s["status"] for s in summaries] == ["ok", "ok", "failed"]
+    second = nbformat.read(src / "02_second.ipynb", as_version=4)
+    assert "outputs in 01 source: 0" in second.cells[-1].outputs[0]["text"]
+    first = nbformat.read(src / "01_first.ipynb", as_version=4)
+    assert "first ran" in first.cells[-1].outputs[0]["text"]  # updated at the end
+    assert (src / "03_fails.ipynb").read_text() == before  # a failed one is left alone
+
+
 def test_runner_rejects_bad_selections(tmp_path):
     with pytest.raises(ValueError, match="unknown profile 'fast'"):
         reproduce("fast")
