@@ -10,6 +10,7 @@ Modules, one concern each:
   recur.optim        SGD/Adam, warm-up and step schedule, lr / iterations for shared modules
   recur.devices      device choice, bfloat16 autocast, the DDP process group
   recur.checkpoints  atomic, checksummed checkpoints, exact RNG state, a lock per run
+  recur.progress     a progress bar per run in JupyterLab and terminals, lines in logs
   recur.train        the training loop: train(config) -> run record; evaluate; load_trained
   recur.results      run records -> tidy tables, means and standard errors over seeds
   recur.experiments  train a list of configs and get the table (what the notebooks call)

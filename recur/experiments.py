@@ -26,12 +26,18 @@ def describe(record: dict) -> str:
             f"train {record['train_acc']:5.1f}%  ({record['seconds']:.1f} s)")
 
 
-def run_all(configs, *, progress: str = "none", log=print, results_dir=None) -> pd.DataFrame:
+def run_all(configs, *, progress: str = "auto", log=print, results_dir=None) -> pd.DataFrame:
     """Train every config in turn (``recur.train.train``; a run that already finished is
     read back from its record, not trained again), ``log`` one line per run as it ends
     (``log=None``: silent), and return the tidy table: one row per run, the record's
-    fields as columns (``recur.results.COLUMNS`` first)."""
+    fields as columns (``recur.results.COLUMNS`` first).  ``progress``: as for ``train``,
+    except ``auto``: a bar per model when a person watches (JupyterLab, a terminal), none
+    when papermill, nbval or CI run the notebook."""
     from recur import train as trainer  # looked up per call: tests may replace it
+    from recur.progress import interactive
+
+    if progress == "auto":
+        progress = "bar" if interactive() else "none"
 
     records = []
     for config in configs:

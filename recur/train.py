@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import math
 import random
-import sys
 import time
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from recur.data import make_data, maze_batches
 from recur.devices import init_distributed, resolve_device, shard, use_bf16
 from recur.models import build_model, count_parameters, iterates
 from recur.optim import lr_factor, make_optimizer
+from recur.progress import Progress, interactive
 from recur.provenance import git_commit, versions
 
 PROGRESS = ("auto", "bar", "lines", "none")
@@ -124,7 +124,7 @@ def _setup(config, device, rank, world, ckpt_path, *, resume, data_root, downloa
     return run
 
 
-def _train_epoch(run: _Run, epoch: int, bar: bool) -> dict:
+def _train_epoch(run: _Run, epoch: int) -> dict:
     """One pass over the training set; returns the epoch's history entry."""
     c, net, opt = run.config, run.net, run.optimizer
     loss_fn, correct_fn = losses.OBJECTIVES[c.experiment]
@@ -133,11 +133,7 @@ def _train_epoch(run: _Run, epoch: int, bar: bool) -> dict:
     t0 = time.perf_counter()
     loss_sum = torch.zeros((), device=run.device)  # summed on the device: no sync per step
     hits = torch.zeros((), device=run.device, dtype=torch.long)
-    batches = run.train_src.batches(c.batch_size, run.generator)
-    if bar:
-        from tqdm.auto import tqdm
-        batches = tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{c.epochs}", leave=False)
-    for step, (x, y) in enumerate(batches):
+    for step, (x, y) in enumerate(run.train_src.batches(c.batch_size, run.generator)):
         n_global, count = len(y), None
         if run.world > 1:  # divide by the global batch's count / world (exact DDP mean)
             count = losses.global_count(c.experiment, x, y) / run.world
@@ -208,17 +204,6 @@ def _finish(run: _Run) -> dict:
     return record
 
 
-def _log_epoch(run: _Run, mode: str, log) -> None:
-    h = run.history[-1]
-    line = (f"[recur] {run.config.name()} epoch {h['epoch']}/{run.config.epochs} loss "
-            f"{h['loss']:.4f} train acc {h['train_acc']:.2f}% ({h['seconds']:.1f} s)")
-    if mode == "bar":
-        from tqdm.auto import tqdm
-        tqdm.write(line)
-    elif mode == "lines":
-        log(line)
-
-
 def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume: bool = True,
           progress: str = "auto", stop_after: int | None = None, data_root=None,
           download: bool = False, wait: float = 0.0, log=print) -> dict:
@@ -229,14 +214,15 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
     finished).  ``stop_after``: stop after that many epochs of this call, as if killed:
     the record then has ``finished=False`` and no scores, and nothing is written but the
     checkpoint.  ``wait``: seconds to wait for another process training the same config
-    (else :class:`recur.checkpoints.RunLocked` at once).  ``progress``: ``bar`` (tqdm per
-    epoch), ``lines`` (one line per epoch), ``none``, or ``auto`` (bar when interactive).
+    (else :class:`recur.checkpoints.RunLocked` at once).  ``progress``: ``bar`` (a tqdm bar
+    over the epochs), ``lines`` (one line per epoch), ``none``, or ``auto`` (a bar when
+    :func:`interactive`, else lines).
     """
     if not isinstance(config, TrainConfig):
         raise ValueError("train takes a recur.config.TrainConfig (see recur.profiles.make_config)")
     if progress not in PROGRESS:
         raise ValueError(f"progress must be one of {', '.join(PROGRESS)}, got {progress!r}")
-    mode = ("bar" if sys.stderr.isatty() else "lines") if progress == "auto" else progress
+    mode = ("bar" if interactive() else "lines") if progress == "auto" else progress
     quiet = (lambda *a, **k: None) if mode == "none" else log
     rank, world, local_rank = init_distributed()
     device = resolve_device(config.device)
@@ -253,11 +239,13 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
             return results.read_record(record_path)
         run = _setup(config, device, rank, world, ckpt_dir / f"{config.name()}.pt",
                      resume=resume, data_root=data_root, download=download, log=quiet)
+        shown = Progress(config, mode, log, done=len(run.history), show=rank == 0)
         for epoch in range(len(run.history), config.epochs):
             if stop_after is not None and run.epochs_run >= stop_after:
+                shown.close()
                 return {"name": config.name(), "finished": False, "epochs_done": epoch,
                         "history": run.history, "config": config.to_dict()}
-            run.history.append(_train_epoch(run, epoch, bar=mode == "bar"))
+            run.history.append(_train_epoch(run, epoch))
             run.epochs_run += 1
             if not math.isfinite(run.history[-1]["loss"]):
                 kept = (f"{run.ckpt_path} (after epoch {epoch})" if run.ckpt_path.exists()
@@ -267,8 +255,8 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
                     f"in epoch {epoch + 1}; stopped. Last good checkpoint: {kept}. Try a "
                     f"lower lr.")
             _save(run, epoch + 1)
-            if rank == 0:
-                _log_epoch(run, mode, log)
+            shown.epoch(run.history[-1])
+        shown.close()
         return _share_record(run, record_path)
 
 

@@ -107,3 +107,44 @@ def test_test_accuracy_of_a_trained_net_is_its_records(configs, trained, results
     config = configs[-1]
     net = load_trained(config, results_dir=results_dir)
     assert experiments.accuracy_on_test_set(config, net) == runs.test_acc.iloc[-1]
+
+
+class _Stream:
+    def __init__(self, tty):
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+@pytest.mark.parametrize("session,tty,expected", [(True, False, "bar"), (False, True, "bar"),
+                                                  (False, False, "none")])
+def test_a_bar_per_model_when_a_person_watches_and_none_in_batch(monkeypatch, session, tty,
+                                                                   expected):
+    """JupyterLab's kernels carry JPY_SESSION_NAME (papermill's, nbval's and CI's do not)."""
+    import sys
+    from recur import train as trainer
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    if session:
+        monkeypatch.setenv("JPY_SESSION_NAME", "notebooks/03_mazes.ipynb")
+    monkeypatch.setattr(sys, "stderr", _Stream(tty))
+    seen = []
+    monkeypatch.setattr(trainer, "train", lambda config, **kw: seen.append(kw["progress"]) or
+                        {"family": "maze", "depth": 8, "recurrent": True, "seed": 0,
+                         "test_acc": 1.0, "train_acc": 1.0, "seconds": 0.0})
+    experiments.run_all([TrainConfig.from_dict(TINY)], log=None)
+    assert seen == [expected]
+
+
+def test_the_bar_counts_a_runs_epochs(tmp_path, capsys):
+    from recur import train as trainer
+    config = TrainConfig.from_dict(dict(TINY, epochs=3))
+    trainer.train(config, results_dir=tmp_path, progress="bar")
+    err = capsys.readouterr().err
+    assert "maze d8 rec s0" in err and "3/3" in err and "loss=" in err
