@@ -21,6 +21,8 @@ from recur.provenance import ROOT, git_commit, versions
 
 NOTEBOOKS = ROOT / "notebooks"
 RUNNER = "python -m recur reproduce"
+#: nbclient's (so papermill's) tag for cells that batch runs skip: the exercises
+SKIP = "skip-execution"
 
 
 def notebook_paths(select=None, folder: Path = NOTEBOOKS) -> list[Path]:
@@ -44,7 +46,9 @@ def clean(nb, profile: str, parameters: dict) -> None:
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and SKIP in cell.metadata.get("tags", []):
+            cell.execution_count = None  # not run in batch (an exercise, for a person)
+        elif cell.cell_type == "code":
             count += 1
             cell.execution_count = count
             for out in cell.get("outputs", []):
