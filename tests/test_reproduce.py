@@ -26,7 +26,7 @@ def test_committed_notebooks_were_made_by_the_runner(path):
     meta = nb.metadata.get("recur", {})
     assert meta.get("produced_by") == RUNNER and meta.get("profile") == "quick", \
         f"{path.name} was not produced by `{RUNNER} --update-notebooks`"
-    code = [c for c in nb.cells if c.cell_type == "code"]
+    code = [c for c in nb.cells if c.cell_type == "code" and "skip-execution" not in c.metadata.get("tags", [])]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
     assert "papermill" not in nb.metadata
     assert not any("error" == o.get("output_type") for c in code for o in c.outputs)
@@ -88,6 +88,65 @@ def test_sources_are_updated_only_after_every_notebook_ran(tmp_path):
     first = nbformat.read(src / "01_first.ipynb", as_version=4)
     assert "first ran" in first.cells[-1].outputs[0]["text"]  # updated at the end
     assert (src / "03_fails.ipynb").read_text() == before  # a failed one is left alone
+
+
+def _git(*args) -> str:
+    import subprocess
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
+def test_committed_notebooks_name_the_code_they_ran(path):
+    """The commit a committed notebook records was clean, and it had the same library
+    (recur/) and the same notebook code as the commit that holds the executed notebook:
+    a notebook is never older than the code it presents."""
+    try:
+        holder = _git("log", "-1", "--format=%H", "--", str(path.relative_to(ROOT)))
+    except Exception as err:  # not a git checkout (an sdist): nothing to compare
+        pytest.skip(f"no git history here ({err})")
+    recorded = nbformat.read(path, as_version=4).metadata["recur"]["git_commit"]
+    assert recorded and not recorded.endswith("-dirty"), f"{path.name} ran on {recorded}"
+    assert _git("rev-parse", f"{recorded}:recur") == _git("rev-parse", f"{holder}:recur"), \
+        f"{path.name} ran on {recorded[:9]}, whose recur/ differs from {holder[:9]}'s"
+    rel = path.relative_to(ROOT).as_posix()
+    then = nbformat.reads(_git("show", f"{recorded}:{rel}"), as_version=4)
+    now = nbformat.reads(_git("show", f"{holder}:{rel}"), as_version=4)
+    assert [c.source for c in then.cells] == [c.source for c in now.cells], \
+        f"{path.name}'s cells changed after the run that executed it"
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
+def test_every_notebook_ends_with_exercises_that_batch_runs_skip(path):
+    """Two or three exercises for a class, after an '## Exercises' heading; their code cells
+    are tagged so that papermill (nbclient's skip-execution) and nbval (nbval-skip) pass
+    them by, and they are committed unexecuted."""
+    nb = nbformat.read(path, as_version=4)
+    heading = [i for i, c in enumerate(nb.cells)
+               if c.cell_type == "markdown" and c.source.startswith("## Exercises")]
+    assert len(heading) == 1, "one '## Exercises' section"
+    tail = nb.cells[heading[0]:]
+    assert all("exercise" in c.metadata.get("tags", []) for c in tail)
+    code = [c for c in tail if c.cell_type == "code"]
+    assert 2 <= len(code) <= 3
+    for c in code:
+        assert {"skip-execution", "nbval-skip"} <= set(c.metadata.get("tags", []))
+        assert c.outputs == [] and c.execution_count is None
+    assert not any("exercise" in c.metadata.get("tags", []) for c in nb.cells[:heading[0]])
+
+
+def test_runner_skips_cells_tagged_for_people(tmp_path):
+    src = tmp_path / "nbs"
+    src.mkdir()
+    _notebook(src / "01_x.ipynb", "print('ran')", "raise RuntimeError('an exercise ran')")
+    nb = nbformat.read(src / "01_x.ipynb", as_version=4)
+    nb.cells[-1].metadata["tags"] = ["exercise", "skip-execution", "nbval-skip"]
+    nbformat.write(nb, src / "01_x.ipynb")
+    [summary] = reproduce("quick", folder=src, output=tmp_path / "out", log=lambda *a: None)
+    assert summary["status"] == "ok"
+    out = nbformat.read(tmp_path / "out" / "01_x.ipynb", as_version=4)
+    assert out.cells[-1].outputs == [] and out.cells[-1].execution_count is None
+    assert [c.execution_count for c in out.cells if c.cell_type == "code"] == [1, 2, None]
 
 
 def test_runner_rejects_bad_selections(tmp_path):
