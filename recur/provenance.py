@@ -9,13 +9,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def git_commit(root: Path = ROOT) -> str | None:
-    """The checkout's HEAD commit (with ``-dirty`` if it has uncommitted changes), or None."""
+    """The checkout's HEAD commit, with ``-dirty`` if what produces results (everything
+    but ``results/``) has uncommitted changes; None outside a git checkout.  ``results/``
+    is left out because a run rewrites it: its tables and executed notebooks are outputs."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                               text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, timeout=10,
-                               check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":(exclude)results"], cwd=root, capture_output=True,
+                               text=True, timeout=10, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return head + ("-dirty" if dirty else "")

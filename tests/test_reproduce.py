@@ -198,3 +198,26 @@ def test_notebooks_reject_bad_parameters_before_any_work(tmp_path, monkeypatch, 
     # parameters, then papermill's injected values, then the validation cell that fails
     assert "parameters" in tags[failed[0] - 2] and "injected-parameters" in tags[failed[0] - 1]
     assert not any(c.outputs for c in code[failed[0] + 1:])  # nothing after it ran
+
+
+def test_provenance_is_dirty_for_changed_code_not_for_rewritten_results(tmp_path):
+    """A run rewrites results/ (records, executed notebooks) as it goes: that must not mark
+    its own provenance dirty; a change anywhere else must."""
+    import subprocess
+    from recur.provenance import git_commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "run.json").write_text("{}")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    head = git_commit(tmp_path)
+    assert len(head) == 40
+    (tmp_path / "results" / "run.json").write_text('{"acc": 1}')
+    assert git_commit(tmp_path) == head
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path) == head + "-dirty"
