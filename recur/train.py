@@ -85,7 +85,8 @@ class _Run:
     epochs_run: int = 0  # in this call
 
 
-def _setup(config, device, rank, world, ckpt_path, *, resume, data_root, download, log) -> _Run:
+def _setup(config, device, rank, world, ckpt_path, *, resume, data_root, download, log,
+           info) -> _Run:
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     random.seed(config.seed)
@@ -120,7 +121,7 @@ def _setup(config, device, rank, world, ckpt_path, *, resume, data_root, downloa
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"], generator)
         run.history, run.seconds = state["history"], state["seconds"]
-        log(f"[recur] resuming {config.name()} after epoch {state['epoch']}")
+        info(f"[recur] resuming {config.name()} after epoch {state['epoch']}")
     return run
 
 
@@ -238,7 +239,8 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
         if resume and record_path.exists():  # finished by the process we waited for
             return results.read_record(record_path)
         run = _setup(config, device, rank, world, ckpt_dir / f"{config.name()}.pt",
-                     resume=resume, data_root=data_root, download=download, log=quiet)
+                     resume=resume, data_root=data_root, download=download, log=log,
+                     info=quiet)  # warnings (a corrupt checkpoint) are never silenced
         shown = Progress(config, mode, log, done=len(run.history), show=rank == 0)
         for epoch in range(len(run.history), config.epochs):
             if stop_after is not None and run.epochs_run >= stop_after:
