@@ -14,6 +14,8 @@ Modules, one concern each:
   recur.train        the training loop: train(config) -> run record; evaluate; load_trained
   recur.results      run records -> tidy tables, means and standard errors over seeds
   recur.experiments  train a list of configs and get the table (what the notebooks call)
+  recur.findings     claim by claim: the paper, this run, and a verdict at its resolution
+  recur.paper        the paper's reported numbers (Tables 1, 2, 3, 6; CKA), one source for the notebooks
   recur.analysis     activation reuse, linear probes, CKA, feature visualisation (5)
   recur.plots        the notebooks' figures
   recur.params       validation of a notebook's papermill parameters, ready-made specs

@@ -123,6 +123,8 @@ PROFILE = Param(str, choices=PROFILES)
 DEVICE = Param(str, choices=DEVICES)
 DATASET = Param(str, choices=IMAGE_DATASETS)  # the image datasets (mazes have their own notebook)
 MAZE_SIZE = Param(str, choices=tuple(SIZES))
+MAZE_SIZES = Param(list, test=lambda s: all(x in SIZES for x in s) and len(set(s)) == len(s),
+                   allowed="a list of distinct maze sizes from " + ", ".join(SIZES) + " (may be empty)")
 
 
 def depth(family: str, up_to: int = 44) -> Param:
