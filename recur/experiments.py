@@ -83,12 +83,15 @@ def parameter_counts(configs) -> pd.DataFrame:
 
 def accuracy_on_test_set(config: TrainConfig, net) -> float:
     """Test accuracy (%) of ``net`` on ``config``'s test set, at its trained iterations,
-    on the device the net is on (e.g. after editing a trained net's weights)."""
+    on the device the net is on (e.g. after editing a trained net's weights), in the
+    precision the trainer scored it in: the untouched net gives its record's test_acc."""
     from recur.data import make_data
+    from recur.devices import use_bf16
     from recur.train import evaluate
 
-    _, test = make_data(config, next(net.parameters()).device)
-    return evaluate(net, test, config.experiment)[-1]
+    device = next(net.parameters()).device
+    _, test = make_data(config, device)
+    return evaluate(net, test, config.experiment, bf16=use_bf16(config.precision, device))[-1]
 
 
 # --------------------------------------------------------------------------- per iteration

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 
+from recur import results
 from recur.atomic import atomic_write
 from recur.profiles import PROFILES
 from recur.provenance import ROOT, git_commit, versions
@@ -130,7 +131,7 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
         raise ValueError("--update-notebooks writes the committed notebooks, which hold the "
                          "quick profile on the default device: drop --profile/--device")
     paths = notebook_paths(notebooks, Path(folder))
-    output = Path(output) if output is not None else ROOT / "results" / profile
+    output = Path(output) if output is not None else results.profile_dir(profile)
     if fresh:
         for sub in ("runs", "checkpoints"):
             shutil.rmtree(output / sub, ignore_errors=True)
@@ -143,7 +144,7 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
     for src, summary in zip(paths, summaries):
         if update_notebooks and summary["status"] == "ok":
             shutil.copyfile(summary["output"], src)
-    if output == ROOT / "results" / profile:  # the real results: refresh the README table
+    if output == results.profile_dir(profile):  # the real results: refresh the README table
         update_readme(profile)
     return summaries
 
@@ -156,9 +157,7 @@ def update_readme(profile: str = "quick", results_root: Path | None = None,
                   readme: Path = README) -> bool:
     """Regenerate the README's results table from ``results/<profile>/runs``, so numbers
     there are never typed by hand.  Returns whether the README changed."""
-    from recur import results
-
-    root = Path(results_root) if results_root else ROOT / "results" / profile
+    root = Path(results_root) if results_root else results.profile_dir(profile)
     df = results.table(root)
     text = readme.read_text()
     if START not in text or END not in text:

@@ -26,6 +26,11 @@ def results_dir(path=None) -> Path:
     return Path(os.environ.get("RECUR_RESULTS") or ROOT / "results")
 
 
+def profile_dir(profile: str) -> Path:
+    """Where the batch runner keeps a profile's results in this checkout: results/<profile>/."""
+    return ROOT / "results" / profile
+
+
 def write_record(path: Path, record: dict) -> None:
     """Atomically (unique temp file, then rename): concurrent runs never see half a file."""
     atomic_write(path, lambda f: json.dump(record, f, indent=1), binary=False)
