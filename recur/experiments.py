@@ -58,7 +58,7 @@ def comparison(runs: pd.DataFrame) -> pd.DataFrame:
     """``recur.results.comparison`` (feed-forward vs recurrent, mean ± s.e. over seeds and
     their gap), without the key columns that have one value only, indexed by the rest."""
     table = results.comparison(runs)
-    keys = ["experiment", "dataset", "family", "depth"]
+    keys = ["experiment", "dataset", "family", *results.SETTINGS, "depth"]
     constant = [k for k in keys[:-1] if table[k].nunique() == 1]
     return table.drop(columns=constant).set_index([k for k in keys if k not in constant])
 

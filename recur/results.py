@@ -60,10 +60,27 @@ def summarise(df: pd.DataFrame, by=("family", "recurrent", "depth"), value: str 
     return out.drop(columns="std")
 
 
+SETTINGS = ("maze_size", "dilation", "n_train")  # config fields that make runs incomparable
+
+
+def with_settings(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with columns maze_size and dilation (mazes only; "" for images) and n_train
+    ("all" when the whole training set), read from each record's config."""
+    if "config" not in df or df.empty:
+        return df.assign(**{k: "" for k in SETTINGS})
+    mazes = (df["experiment"] == "mazes").to_numpy()
+    cfg = df["config"]
+    return df.assign(maze_size=[c.get("maze_size", "") if m else "" for c, m in zip(cfg, mazes)],
+                     dilation=[c.get("dilation", 1) if m else "" for c, m in zip(cfg, mazes)],
+                     n_train=[c.get("n_train") or "all" for c in cfg])
+
+
 def comparison(df: pd.DataFrame) -> pd.DataFrame:
     """Feed-forward vs recurrent test accuracy (mean ± s.e. over seeds) per experiment,
-    dataset, family and effective depth: the paper's central comparison."""
-    keys = ["experiment", "dataset", "family", "depth"]
+    dataset, family, setting (maze size, dilation, training-set size: runs that differ in
+    them are never averaged together) and effective depth: the paper's central comparison."""
+    df = with_settings(df)
+    keys = ["experiment", "dataset", "family", *SETTINGS, "depth"]
     s = summarise(df, by=keys + ["recurrent"])
     rows = []
     for key, group in s.groupby(keys):

@@ -170,9 +170,40 @@ def test_readme_table_is_regenerated_from_run_records(tmp_path):
     from recur.reproduce import update_readme
     assert update_readme("quick", tmp_path / "results", readme)
     text = readme.read_text()
-    assert "| mazes | mazes | maze | 20 | 85.0 ± 5.0 (n=2) | 70.0 ± 0.0 (n=1) | 15.0 |" in text
+    assert "| mazes | mazes | maze |  | 1 | all | 20 | 85.0 ± 5.0 (n=2) | 70.0 ± 0.0 (n=1) | 15.0 |" in text
     assert "old" not in text and text.endswith("<!-- results:end -->\ntail\n")
     assert not update_readme("quick", tmp_path / "results", readme)  # idempotent
+
+
+def test_readme_findings_are_the_executed_notebooks_tables(tmp_path):
+    import nbformat
+
+    from recur.findings import Finding, report
+    from recur.reproduce import update_readme
+
+    table = report([Finding("claim", "paper", "ours", "reproduced")])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("display(...)", outputs=[
+        nbformat.v4.new_output("display_data", data={"text/markdown": table}),
+        nbformat.v4.new_output("display_data", data={"text/markdown": "| other | table |"})])])
+    (tmp_path / "results" / "runs").mkdir(parents=True)
+    nbformat.write(nb, tmp_path / "results" / "02_x.ipynb")
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- results:start -->\n<!-- results:end -->\n<!-- findings:start -->\nold\n<!-- findings:end -->\n")
+    update_readme("quick", tmp_path / "results", readme)
+    text = readme.read_text()
+    assert "**02_x**" in text and table in text and "| other | table |" not in text and "old" not in text
+
+
+def test_comparison_never_averages_runs_of_different_settings():
+    import pandas as pd
+
+    from recur import results
+
+    base = {"experiment": "mazes", "dataset": "mazes", "family": "maze", "depth": 20, "seed": 0}
+    df = pd.DataFrame([{**base, "recurrent": r, "test_acc": acc, "config": {"maze_size": size, "dilation": 1, "n_train": 5000}}
+                       for r in (False, True) for size, acc in (("small", 90.0), ("large", 60.0))])
+    table = results.comparison(df).set_index("maze_size")
+    assert table.loc["small", "feed-forward"].startswith("90.0") and table.loc["large", "recurrent"].startswith("60.0")
 
 
 @pytest.mark.parametrize("notebook,params,message", [
