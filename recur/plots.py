@@ -30,7 +30,7 @@ MAZE_COLOURS = {
     "wrong": "#d55e00",    # predicted, not on the solution path
 }
 MAZE_LEGEND = {"wall": "wall", "path": "path", "missed": "missed path pixel",
-               "wrong": "predicted off the path"}
+               "wrong": "wrongly predicted on the path"}
 
 THEME = {"context": "notebook", "style": "whitegrid", "palette": "colorblind",
          "font_scale": 1.15}

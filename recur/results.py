@@ -60,7 +60,8 @@ def summarise(df: pd.DataFrame, by=("family", "recurrent", "depth"), value: str 
     return out.drop(columns="std")
 
 
-SETTINGS = ("maze_size", "dilation", "n_train")  # config fields that make runs incomparable
+SETTINGS = ("maze_size", "dilation", "n_train")
+GAP = "gap (rec. - FF)"  # signed: positive where the recurrent nets do better  # config fields that make runs incomparable
 
 
 def with_settings(df: pd.DataFrame) -> pd.DataFrame:
@@ -76,8 +77,8 @@ def with_settings(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def comparison(df: pd.DataFrame) -> pd.DataFrame:
-    """Feed-forward vs recurrent test accuracy (mean ± s.e. over seeds) per experiment,
-    dataset, family, setting (maze size, dilation, training-set size: runs that differ in
+    """Feed-forward vs recurrent test accuracy (mean ± s.e. over seeds, and the signed
+    gap) per experiment, dataset, family, setting (maze size, dilation, training-set size: runs that differ in
     them are never averaged together) and effective depth: the paper's central comparison."""
     df = with_settings(df)
     keys = ["experiment", "dataset", "family", *SETTINGS, "depth"]
@@ -90,9 +91,9 @@ def comparison(df: pd.DataFrame) -> pd.DataFrame:
             row[label] = (f"{g['mean'].iloc[0]:.1f} ± {g['se'].iloc[0]:.1f} (n={g['n'].iloc[0]})"
                           if len(g) else "")
         both = group.set_index("recurrent")["mean"]
-        row["abs. gap"] = f"{abs(both[True] - both[False]):.1f}" if len(both) == 2 else ""
+        row[GAP] = f"{both[True] - both[False]:+.1f}" if len(both) == 2 else ""
         rows.append(row)
-    return pd.DataFrame(rows, columns=keys + ["feed-forward", "recurrent", "abs. gap"])
+    return pd.DataFrame(rows, columns=keys + ["feed-forward", "recurrent", GAP])
 
 
 def markdown_table(df: pd.DataFrame) -> str:

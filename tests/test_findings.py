@@ -33,7 +33,7 @@ def test_forms_gap_and_its_standard_error():
     assert t.loc[8, "se"] == pytest.approx(math.hypot(se_ff, se_rec))
     assert not t.loc[8, "within 2 se"] and t.loc[12, "within 2 se"]
     f = findings.forms_agree(runs, 10_000, "mazes")
-    assert f.verdict == findings.PARTLY and "1 of 2 depths" in f.ours and "depth 8" in f.ours
+    assert f.verdict == findings.PARTLY and "1 of 2 resolved depths" in f.ours and "depth 8" in f.ours
 
 
 def test_rises_with_depth_needs_more_than_noise():
@@ -61,8 +61,9 @@ def test_similar_accuracy_and_parameter_findings():
     assert f.verdict == findings.NOT_REPRODUCED and "gap -4.00" in f.ours
     close = findings.similar_accuracy(a, _runs([(False, 18, s, 93.5 + s) for s in range(3)]), 360, "c", paper="p")
     assert close.verdict == findings.REPRODUCED
-    assert findings.parameter_ratio(0.32, 0.318).verdict == findings.REPRODUCED
-    assert findings.parameter_ratio(0.9, 0.318).verdict == findings.PARTLY
+    third = findings.parameter_ratio(3_556_106, 11_172_810, 3.56 / 11.2, trained=0.128)
+    assert third.verdict == findings.REPRODUCED and "= 0.318" in third.ours and "0.128" in third.ours
+    assert findings.parameter_ratio(9, 10, 0.318).verdict == findings.NOT_REPRODUCED
     counts = pd.DataFrame({"effective depth": [4, 8], "feed-forward params": [10, 20], "recurrent params": [10, 10]})
     assert findings.fewer_parameters(counts, "x").verdict == findings.REPRODUCED
     assert findings.fewer_parameters(counts.assign(**{"recurrent params": [10, 11]}), "x").verdict == findings.NOT_REPRODUCED
@@ -80,14 +81,15 @@ def test_a_gap_the_seeds_cannot_resolve_does_not_count_as_agreement():
     runs = _runs([(False, 10, 0, 60.0), (False, 10, 1, 90.0), (True, 10, 0, 90.0), (True, 10, 1, 95.0),
                   (False, 8, 0, 95.0), (False, 8, 1, 95.5), (True, 8, 0, 95.2), (True, 8, 1, 95.4)])
     f = findings.forms_agree(runs, 1000, "mlp")
-    assert f.verdict == findings.PARTLY and "not resolved at depth 10" in f.why
+    assert f.verdict == findings.REPRODUCED and "not resolved at depth 10" in f.why  # judged where resolved
+    assert findings.forms_agree(runs[runs.depth == 10], 1000, "mlp").verdict == findings.NOT_RESOLVED
 
 
 def test_one_module_depths_are_left_out_of_the_comparison():
     runs = _runs([(r, d, s, 50.0 + d + (5 * r if d == 12 else 0)) for r in (False, True) for d in (8, 12) for s in (0, 1)])
     runs["iterations"] = [(d - 4) // 4 if r else None for r, d in zip(runs.recurrent, runs.depth)]
     f = findings.forms_agree(runs, 100_000, "mazes")
-    assert "1 of 1" not in f.ours and "0 of 1 depths" in f.ours and "depth 8 left out" in f.ours
+    assert "1 of 1" not in f.ours and "0 of 1 resolved depths" in f.ours and "depth 8 left out" in f.ours
     assert f.verdict == findings.NOT_REPRODUCED
     only = findings.forms_agree(runs[runs.depth == 8], 100_000, "mazes")
     assert only.verdict == findings.NOT_HERE
@@ -99,3 +101,37 @@ def test_report_escapes_pipes_inside_cells():
 
     assert len(re.findall(r"(?<!\\)\|", text.splitlines()[2])) == 5  # four cells: five unescaped borders
     assert "median \\|r\\|" in text
+
+
+def test_seed_spread_floors_single_seed_studies():
+    two = _runs([(False, 8, 0, 50.0), (False, 8, 1, 60.0), (True, 8, 0, 40.0), (True, 8, 1, 40.0)])
+    sd = findings.seed_spread(two)
+    assert sd == pytest.approx(math.sqrt((50.0 + 0.0) / 2))  # variances 50 and 0, pooled
+    one = _runs([(False, 20, 0, 80.0), (True, 20, 0, 70.0)])
+    assert not findings.forms(one, 100_000).loc[20, "within 2 se"]  # the test set alone: 10 points is a lot
+    assert findings.forms(one, 100_000, sd=sd).loc[20, "within 2 se"]  # but seeds differ by ~5 points
+
+
+def test_same_trend_compares_the_direction_of_both_forms():
+    both_fall = _runs([(r, d, s, acc - s) for r in (False, True) for s in (0, 1) for d, acc in ((3, 97.0), (10, 80.0))])
+    assert findings.same_trend(both_fall, 1000, "mlp").verdict == findings.REPRODUCED
+    split = _runs([(r, d, s, (97.0 if d == 3 else (80.0 if not r else 97.0)) - s) for r in (False, True)
+                   for s in (0, 1) for d in (3, 10)])
+    f = findings.same_trend(split, 1000, "mlp")
+    assert f.verdict == findings.NOT_REPRODUCED and "feed-forward -17.0" in f.ours and "recurrent +0.0" in f.ours
+    close = _runs([(r, d, s, (97.0 if d == 3 else 95.0 + 0.5 * r) - s) for r in (False, True) for s in (0, 1) for d in (3, 10)])
+    assert findings.same_trend(close, 1000, "convnet").verdict == findings.REPRODUCED  # -2.0 vs -1.5: the same
+
+
+def test_forms_agree_names_the_noisy_form_and_the_ceiling():
+    runs = _runs([(False, 10, 0, 60.0), (False, 10, 1, 90.0), (True, 10, 0, 90.0), (True, 10, 1, 91.0)])
+    why = findings.forms_agree(runs, 1000, "mlp").why
+    assert "not resolved at depth 10: s.e. of the gap 15.0" in why and "feed-forward 15.0" in why  # std(60, 90) / sqrt(2)
+    high = _runs([(r, d, s, 97.0 + 0.1 * s) for r in (False, True) for d in (8, 12) for s in (0, 1)])
+    assert "near the ceiling" in findings.forms_agree(high, 360, "convnet").why
+
+
+def test_higher_says_not_resolved_when_no_difference_is():
+    a = _runs([(False, 8, 0, 50.0), (True, 8, 0, 52.0)])
+    b = _runs([(False, 8, 0, 49.0), (True, 8, 0, 50.0)])
+    assert findings.higher(a, b, 100, "c", paper="p").verdict == findings.NOT_RESOLVED
