@@ -61,7 +61,10 @@ def clean(nb, profile: str, parameters: dict) -> None:
 
 
 def save_figures(nb, folder: Path, stem: str) -> list[Path]:
-    """Write every PNG the notebook displayed to ``folder/stem-cellK-J.png``."""
+    """Write every PNG the notebook displayed to ``folder/stem-cellK-J.png``, after
+    removing the ones an earlier version of the notebook left there."""
+    for old in folder.glob(f"{stem}-cell*.png"):
+        old.unlink()
     paths = []
     for k, cell in enumerate(nb.cells):
         for j, out in enumerate(cell.get("outputs", [])):

@@ -1,4 +1,5 @@
 """The batch runner, and the rule that committed notebooks come from it."""
+import base64
 import json
 from pathlib import Path
 
@@ -252,3 +253,19 @@ def test_provenance_is_dirty_for_changed_code_not_for_rewritten_results(tmp_path
     assert git_commit(tmp_path) == head
     (tmp_path / "code.py").write_text("x = 2\n")
     assert git_commit(tmp_path) == head + "-dirty"
+
+
+def test_saved_figures_replace_an_earlier_versions(tmp_path):
+    import nbformat
+
+    from recur.reproduce import save_figures
+
+    png = base64.b64encode(b"\x89PNG fake").decode()
+    stale = tmp_path / "05_x-cell11-1.png"
+    stale.write_bytes(b"old")
+    keep = tmp_path / "04_y-cell11-1.png"  # another notebook's figure stays
+    keep.write_bytes(b"other")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("plot", outputs=[
+        nbformat.v4.new_output("display_data", data={"image/png": png})])])
+    assert save_figures(nb, tmp_path, "05_x") == [tmp_path / "05_x-cell00-0.png"]
+    assert not stale.exists() and keep.exists()
