@@ -168,7 +168,8 @@ def findings_section(folder: Path) -> str:
                   for out in cell.get("outputs", []) if "text/markdown" in out.get("data", {})]
         tables = [t for t in tables if t.startswith(FINDINGS_HEAD)]
         if tables:
-            parts.append(f"**{path.stem}** (`{path.parent.name}/{path.name}`)\n\n" + "\n\n".join(tables))
+            where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            parts.append(f"**{path.stem}** (`{where}`)\n\n" + "\n\n".join(tables))
     return "\n\n".join(parts) or "_No executed notebooks with findings yet._"
 
 
