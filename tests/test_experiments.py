@@ -148,3 +148,15 @@ def test_the_bar_counts_a_runs_epochs(tmp_path, capsys):
     trainer.train(config, results_dir=tmp_path, progress="bar")
     err = capsys.readouterr().err
     assert "maze d8 rec s0" in err and "3/3" in err and "loss=" in err
+
+
+def test_test_accuracy_is_scored_in_the_precision_the_trainer_used(monkeypatch, configs):
+    import recur.train as trainer
+
+    seen = {}
+    monkeypatch.setattr(trainer, "evaluate", lambda net, source, experiment, **kw: seen.update(kw) or [0.0])
+    net = trainer.build_net(configs[0])
+    experiments.accuracy_on_test_set(configs[0].replace(precision="bf16"), net)
+    assert seen["bf16"] is True
+    experiments.accuracy_on_test_set(configs[0], net)  # precision fp32
+    assert seen["bf16"] is False

@@ -135,3 +135,15 @@ def test_higher_says_not_resolved_when_no_difference_is():
     a = _runs([(False, 8, 0, 50.0), (True, 8, 0, 52.0)])
     b = _runs([(False, 8, 0, 49.0), (True, 8, 0, 50.0)])
     assert findings.higher(a, b, 100, "c", paper="p").verdict == findings.NOT_RESOLVED
+
+
+def test_the_papers_tables_as_tidy_tables():
+    from recur import paper
+
+    t2 = paper.table2().set_index(["recurrent", "depth"]).test_acc
+    assert len(t2) == 8 and t2[True, 8] == 75.07 and t2[False, 20] == 95.00  # Table 2
+    pooled = paper.probes(pooled=True).set_index(["net", "module"])
+    full = paper.probes(pooled=False).set_index(["net", "module"])
+    assert tuple(pooled.loc[("feed-forward", 1)]) == (85.7, 83.4)  # Table 6
+    assert tuple(full.loc[("recurrent", 4)]) == (99.9, 90.3)  # Table 3
+    assert paper.TABLE1["cifar10"] == (93.99, 0.10, 94.69, 0.03)

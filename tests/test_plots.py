@@ -322,6 +322,10 @@ def test_bar_comparison_heights_errors_and_legend():
     assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("model", "test accuracy (%)",
                                                                   "Table 1")
     assert "80.1" in [t.get_text() for t in ax.texts]  # each bar labelled with its value
+    assert ax.get_ylim()[0] == 0  # bars start at 0 unless asked otherwise
+    zoomed, = plots.bar_comparison(df, value="acc", group="model", hue="source", ylabel="y", title="t",
+                                   ylim=(75, 85)).axes
+    assert zoomed.get_ylim() == (75, 85)
 
 
 # --------------------------------------------------------------------------- all figures
