@@ -306,8 +306,7 @@ def visualise_filter(net, layer: int, filter: int, *, shape=None, batch: int | N
         k = max(1, int(candidates))
         with torch.no_grad():
             pool = project(torch.randn((shape[0] * k,) + shape[1:], generator=g).to(device))
-            score = torch.cat([_feature(net, c, layer)[:, filter].flatten(1).norm(dim=1)
-                               for c in pool.split(256)])
+            score = torch.cat([activation_norm(net, c, layer, filter) for c in pool.split(256)])
             x = pool.view(shape[0], k, *shape[1:])[torch.arange(shape[0]),
                                                    score.view(shape[0], k).argmax(1)]
         x = x.clone().requires_grad_(True)

@@ -26,6 +26,9 @@ REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_HERE = ("reproduced", "partly", "not rep
 NOT_RESOLVED = "not resolved"  # the run cannot tell: its standard errors are too large
 
 
+HEADER = "| claim | paper | this run | verdict |"  # how a findings table begins (the runner looks for it)
+
+
 @dataclass(frozen=True)
 class Finding:
     claim: str  # the paper's claim, in words
@@ -221,7 +224,7 @@ def fewer_parameters(counts: pd.DataFrame, label: str) -> Finding:
 
 def report(findings) -> str:
     """The findings as a markdown table (for ``IPython.display.Markdown``)."""
-    rows = ["| claim | paper | this run | verdict |", "|---|---|---|---|"]
+    rows = [HEADER, "|---|---|---|---|"]
     cell = lambda text: str(text).replace("|", "\\|")  # a "|" inside a cell would split it
     for f in findings:
         verdict = f"**{f.verdict}**" + (f" ({cell(f.why)})" if f.why else "")
