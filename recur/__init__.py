@@ -22,6 +22,6 @@ Modules, one concern each:
   recur.sweep        grids of runs as a SLURM or local job array (submitit)
   recur.reproduce    the batch runner that executes the notebooks with papermill
   recur.provenance   git commit and package versions for records and notebooks
-  recur.atomic       write-then-rename for every file recur writes
+  recur.storage      atomic writes, validated reads, one clear error for damaged files
 """
 __version__ = "0.1.0"

@@ -13,6 +13,7 @@ import sys
 
 from recur.config import EXPERIMENTS
 from recur.profiles import PROFILES
+from recur.storage import StorageError
 
 
 def _parse_sets(pairs) -> dict:
@@ -128,6 +129,9 @@ def main(argv=None) -> int:
         except RunLocked as err:
             print(f"[recur] {err}", file=sys.stderr)
             return 3
+        except StorageError as err:
+            print(f"[recur] error: {err}", file=sys.stderr)
+            return 4
         keys = ("name", "parameters", "train_acc", "test_acc", "test_acc_per_iteration",
                 "seconds", "samples_per_s", "device")
         print(json.dumps({k: record.get(k) for k in keys}, indent=1))
@@ -138,6 +142,9 @@ def main(argv=None) -> int:
         try:
             summaries = reproduce(args.profile, args.notebooks, args.device, args.output,
                                   args.update_notebooks, fresh=args.fresh)
+        except StorageError as err:
+            print(f"[recur] error: {err}", file=sys.stderr)
+            return 4
         except ValueError as err:
             parser.error(str(err))
         failed = [s for s in summaries if s["status"] != "ok"]

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
@@ -23,13 +24,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from recur.atomic import atomic_write
+from recur.storage import DamagedFile, StorageError, atomic_write, create_exclusive, quarantine
+from recur.storage import reason
 
 #: 2: with a content checksum.  Format 1 (no checksum) is still read.
 CHECKPOINT_FORMAT = 2
 
 
-class CorruptCheckpoint(ValueError):
+class CorruptCheckpoint(DamagedFile, ValueError):
     """A checkpoint file that cannot be read back whole (truncated, damaged)."""
 
 
@@ -71,9 +73,15 @@ def save_checkpoint(path, state: dict) -> None:
     path = Path(path)
     state = dict(state, format=CHECKPOINT_FORMAT)
     state["sha256"] = checksum(state)
-    if path.exists():
-        os.replace(path, previous(path))
-    atomic_write(path, lambda f: torch.save(state, f))
+    buffer = io.BytesIO()  # serialised first: a write error is then an I/O error only
+    torch.save(state, buffer)
+    if path.is_file():
+        try:
+            os.replace(path, previous(path))
+        except OSError as err:
+            raise StorageError(f"could not keep {path} as {previous(path).name} "
+                               f"({reason(err, path)}); {path} is unchanged") from None
+    atomic_write(path, buffer.getvalue())
 
 
 def load_checkpoint(path) -> dict:
@@ -112,9 +120,9 @@ def load_latest(path, log=print) -> dict | None:
         try:
             return load_checkpoint(candidate)
         except CorruptCheckpoint as err:
-            aside = candidate.with_name(candidate.name + ".corrupt")
-            os.replace(candidate, aside)
-            log(f"[recur] WARNING: {err}; moved to {aside}")
+            aside = quarantine(candidate)
+            log(f"[recur] WARNING: {err}; " + (f"moved to {aside}" if aside else
+                                                "left in place (its folder is read-only)"))
     return None
 
 
@@ -169,55 +177,59 @@ class RunLock:
         self._thread = None
 
     def holder(self) -> dict | None:
+        """Who holds the lock; None when nobody does or the lock file is damaged."""
         try:
-            return json.loads(self.path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+            holder = json.loads(self.path.read_text())
+        except (OSError, ValueError):  # gone, a folder, cut short, not text, not JSON
             return None
+        return holder if isinstance(holder, dict) and "pid" in holder else None
 
     def _stale(self, holder: dict | None) -> bool:
         try:
             age = time.time() - self.path.stat().st_mtime
         except FileNotFoundError:
             return False  # released meanwhile: try again
-        if holder is None:  # half-written by a process that died at once
+        if holder is None:  # damaged: no recur process writes it that way
             return age > 5
         if holder.get("host") == socket.gethostname() and not _alive(int(holder["pid"])):
             return True
         return age > self.stale_after
 
     def acquire(self) -> "RunLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.wait
         me = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()})
-        while True:
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = self.holder()
-                if self._stale(holder):
-                    self.log(f"[recur] WARNING: taking over the stale lock {self.path} "
-                             f"(held by {holder})")
-                    self.path.unlink(missing_ok=True)
-                    continue
-                if time.monotonic() >= deadline:
-                    raise RunLocked(
-                        f"another process is training this run: {self.path} is held by "
-                        f"{holder}. Wait for it to finish (its record will appear), or, if "
-                        f"that process is gone, delete the lock file.") from None
-                time.sleep(min(2.0, self.wait))
+        while not create_exclusive(self.path, me):  # written whole, or not at all
+            holder = self.holder()
+            if self._stale(holder):
+                self._take_over(holder)
                 continue
-            with os.fdopen(fd, "w") as f:
-                f.write(me)
-            break
+            if time.monotonic() >= deadline:
+                raise RunLocked(
+                    f"another process is training this run: {self.path} is held by "
+                    f"{holder}. Wait for it to finish (its record will appear), or, if "
+                    f"that process is gone, delete the lock file.")
+            time.sleep(min(2.0, self.wait))
         self._thread = threading.Thread(target=self._beat, daemon=True)
         self._thread.start()
         return self
+
+    def _take_over(self, holder: dict | None) -> None:
+        if holder is not None or self.path.is_file() and self.path.stat().st_size == 0:
+            self.log(f"[recur] WARNING: taking over the stale lock {self.path} "
+                     f"(held by {holder})")
+            self.path.unlink(missing_ok=True)
+            return
+        aside = quarantine(self.path)  # damaged, or a folder: kept for a person to look at
+        if aside is None:
+            raise StorageError(f"lock {self.path} is damaged and cannot be moved aside; "
+                               f"remove it")
+        self.log(f"[recur] WARNING: lock {self.path} was damaged; moved to {aside}")
 
     def _beat(self) -> None:
         while not self._stop.wait(self.heartbeat):
             try:
                 os.utime(self.path)
-            except FileNotFoundError:
+            except OSError:  # released meanwhile, or the disk failed: the run goes on
                 return
 
     def release(self) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
+import io
 import numbers
 import os
 import warnings
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from recur.atomic import atomic_write
+from recur.storage import StorageError, atomic_write, quarantine, warn
 
 __all__ = [
     "SIZES",
@@ -512,12 +513,19 @@ def load_or_generate(cells, n_train: int, n_test: int, seed: int = 0,
             return tuple(Mazes(*(arrays[f"{split}_{f}"] for f in _FIELDS))
                          for split in ("train", "test"))
         except Exception as err:  # any unreadable file is regenerated, never trusted
+            aside = quarantine(file)
             warnings.warn(f"maze cache {file} is corrupt ({type(err).__name__}: {err}); "
-                          f"regenerating it", RuntimeWarning, stacklevel=2)
+                          + (f"moved to {aside}; " if aside else "") + "regenerating it",
+                          RuntimeWarning, stacklevel=2)
     train, test = _make_splits(k, n_train, n_test, seed)
     arrays = {f"{split}_{f}": getattr(m, f) for split, m in (("train", train), ("test", test))
               for f in _FIELDS}
-    atomic_write(file, lambda f: np.savez(f, sha256=np.array(_digest(arrays)), **arrays))
+    buffer = io.BytesIO()
+    np.savez(buffer, sha256=np.array(_digest(arrays)), **arrays)
+    try:
+        atomic_write(file, buffer.getvalue())
+    except StorageError as err:  # the mazes are made: a cache that cannot keep them is no loss
+        warn(f"{err}: these mazes are not cached (set RECUR_CACHE to cache them elsewhere)")
     return train, test
 
 

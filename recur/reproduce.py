@@ -16,7 +16,8 @@ from pathlib import Path
 import nbformat
 
 from recur import findings, results
-from recur.atomic import atomic_write
+from recur.mazes import default_cache_dir
+from recur.storage import DamagedFile, atomic_write, ensure_writable, read_text, warn
 from recur.profiles import PROFILES
 from recur.provenance import ROOT, git_commit, versions
 
@@ -63,18 +64,26 @@ def clean(nb, profile: str, parameters: dict) -> None:
 def save_figures(nb, folder: Path, stem: str) -> list[Path]:
     """Write every PNG the notebook displayed to ``folder/stem-cellK-J.png``, after
     removing the ones an earlier version of the notebook left there."""
+    figures = {folder / f"{stem}-cell{k:02d}-{j}.png": out["data"]["image/png"]
+               for k, cell in enumerate(nb.cells) for j, out in enumerate(cell.get("outputs", []))
+               if out.get("data", {}).get("image/png")}
     for old in folder.glob(f"{stem}-cell*.png"):
-        old.unlink()
-    paths = []
-    for k, cell in enumerate(nb.cells):
-        for j, out in enumerate(cell.get("outputs", [])):
-            png = out.get("data", {}).get("image/png")
-            if png:
-                folder.mkdir(parents=True, exist_ok=True)
-                path = folder / f"{stem}-cell{k:02d}-{j}.png"
-                path.write_bytes(base64.b64decode(png))
-                paths.append(path)
-    return paths
+        if old not in figures:
+            old.unlink()
+    for path, png in figures.items():  # each replaced atomically: never half a picture
+        atomic_write(path, base64.b64decode(png))
+    return list(figures)
+
+
+def read_notebook(path: Path):
+    """An executed notebook; :class:`recur.storage.DamagedFile` naming it when it does not
+    read back as one (cut short, not JSON, not a notebook)."""
+    text = read_text(path, "notebook")
+    try:
+        return nbformat.reads(text, as_version=4)
+    except Exception as err:  # nbformat raises JSON, validation and key errors alike
+        raise DamagedFile(f"notebook {path} is damaged ({type(err).__name__}: "
+                          f"{str(err).splitlines()[0] if str(err) else 'unreadable'})") from None
 
 
 def run_notebook(src: Path, dst: Path, profile: str, device: str | None = None) -> dict:
@@ -107,13 +116,25 @@ def run_notebook(src: Path, dst: Path, profile: str, device: str | None = None) 
             os.environ["RECUR_RESULTS"] = env_results
     seconds = time.perf_counter() - start
     if tmp.exists():
-        nb = nbformat.read(tmp, as_version=4)
-        clean(nb, profile, parameters)
-        atomic_write(dst, lambda f: nbformat.write(nb, f), binary=False)
-        tmp.unlink()
-        save_figures(nb, dst.parent / "figures", dst.stem)
+        try:
+            finish_notebook(tmp, dst, profile, parameters)
+        except DamagedFile as err:  # papermill could not finish writing it
+            status, error = "failed", f"{err}; {dst} is unchanged"
     return {"notebook": src.name, "status": status, "seconds": round(seconds, 1),
             "output": str(dst), "error": error}
+
+
+def finish_notebook(tmp: Path, dst: Path, profile: str, parameters: dict) -> None:
+    """Clean the notebook papermill wrote to ``tmp``, put it at ``dst`` (atomically) and
+    its figures beside it; ``tmp`` is removed either way."""
+    try:
+        nb = read_notebook(tmp)
+    finally:
+        tmp.unlink()
+    clean(nb, profile, parameters)
+    text = nbformat.writes(nb)
+    atomic_write(dst, text if text.endswith("\n") else text + "\n")  # as nbformat.write
+    save_figures(nb, dst.parent / "figures", dst.stem)
 
 
 def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
@@ -135,6 +156,10 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
                          "quick profile on the default device: drop --profile/--device")
     paths = notebook_paths(notebooks, Path(folder))
     output = Path(output) if output is not None else results.profile_dir(profile)
+    for where, setting in ((output, "pass --output to write elsewhere"),
+                           (output / "figures", "pass --output to write elsewhere"),
+                           (default_cache_dir(), "set RECUR_CACHE to cache mazes elsewhere")):
+        ensure_writable(where, setting)  # before any notebook runs
     if fresh:
         for sub in ("runs", "checkpoints"):
             shutil.rmtree(output / sub, ignore_errors=True)
@@ -162,7 +187,11 @@ def findings_section(folder: Path) -> str:
     outputs, as the notebooks computed them), one per notebook, for the README."""
     parts = []
     for path in sorted(Path(folder).glob("0*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
+        try:
+            nb = read_notebook(path)
+        except DamagedFile as err:
+            warn(f"{err}; its findings are left out of the README until it is run again")
+            continue
         tables = ["".join(out["data"]["text/markdown"]) for cell in nb.cells if cell.cell_type == "code"
                   for out in cell.get("outputs", []) if "text/markdown" in out.get("data", {})]
         tables = [t for t in tables if t.startswith(findings.HEADER)]
@@ -183,9 +212,10 @@ def update_readme(profile: str = "quick", results_root: Path | None = None,
     there are never typed by hand.  Returns whether the README changed."""
     root = Path(results_root) if results_root else results.profile_dir(profile)
     df = results.table(root)
-    text = readme.read_text()
+    text = read_text(readme, "README")
     if START not in text or END not in text:
-        raise ValueError(f"{readme} has no {START} … {END} section to fill")
+        raise DamagedFile(f"README {readme} has no {START} … {END} section to fill (cut "
+                          f"short or edited?); it is left unchanged")
     if df.empty:
         body = f"_No {profile}-profile runs recorded yet._"
     else:
@@ -197,5 +227,5 @@ def update_readme(profile: str = "quick", results_root: Path | None = None,
     if FINDINGS_START in new and FINDINGS_END in new:  # the notebooks' verdicts, as they computed them
         new = _between(new, FINDINGS_START, FINDINGS_END, findings_section(root))
     if new != text:
-        readme.write_text(new)
+        atomic_write(readme, new)
     return new != text

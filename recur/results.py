@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recur.atomic import atomic_write
+from recur.storage import DamagedFile, atomic_write, quarantine, read_json, warn
 from recur.provenance import ROOT
 
 COLUMNS = ["experiment", "family", "dataset", "recurrent", "depth", "width", "seed",
@@ -31,19 +31,44 @@ def profile_dir(profile: str) -> Path:
     return ROOT / "results" / profile
 
 
+#: What every finished run record has; one without them is damaged.
+RECORD_KEYS = ("name", "finished", "experiment", "family", "recurrent", "depth", "seed",
+               "test_acc", "train_acc", "config")
+
+
 def write_record(path: Path, record: dict) -> None:
     """Atomically (unique temp file, then rename): concurrent runs never see half a file."""
-    atomic_write(path, lambda f: json.dump(record, f, indent=1), binary=False)
+    atomic_write(path, json.dumps(record, indent=1))
 
 
 def read_record(path: Path) -> dict:
-    return json.loads(Path(path).read_text())
+    """A run record, validated: :class:`recur.storage.DamagedFile` naming the path when it
+    is empty, cut short, not JSON or not a whole record of the run its name says."""
+    record = read_json(path, "run record", keys=RECORD_KEYS)
+    if record["name"] != Path(path).stem or not isinstance(record["config"], dict):
+        raise DamagedFile(f"run record {path} is damaged (it names the run "
+                          f"{record['name']!r}, not {Path(path).stem!r})")
+    return record
+
+
+def set_aside(path: Path, err: DamagedFile, then: str) -> None:
+    """Report a damaged run record, move it aside (``*.corrupt``) and say what happens next."""
+    aside = quarantine(path)
+    where = f"moved to {aside}" if aside else "left in place (its folder is read-only)"
+    warn(f"{err}; {where}; {then}")
 
 
 def table(path=None) -> pd.DataFrame:
-    """All run records as a DataFrame, one row per run (columns: ``COLUMNS`` first)."""
+    """All run records as a DataFrame, one row per run (columns: ``COLUMNS`` first).
+    A damaged record is reported, moved aside and skipped."""
     files = sorted((results_dir(path) / "runs").glob("*.json"))
-    rows = [read_record(f) for f in files]
+    rows = []
+    for f in files:
+        try:
+            rows.append(read_record(f))
+        except DamagedFile as err:
+            set_aside(f, err, "skipped here; running its config again re-evaluates it from "
+                              "its last checkpoint, or trains it if there is none")
     if not rows:
         return pd.DataFrame(columns=COLUMNS)
     df = pd.DataFrame(rows)
@@ -60,8 +85,8 @@ def summarise(df: pd.DataFrame, by=("family", "recurrent", "depth"), value: str 
     return out.drop(columns="std")
 
 
-SETTINGS = ("maze_size", "dilation", "n_train")
-GAP = "gap (rec. - FF)"  # signed: positive where the recurrent nets do better  # config fields that make runs incomparable
+SETTINGS = ("maze_size", "dilation", "n_train")  # config fields that make runs incomparable
+GAP = "gap (rec. - FF)"  # signed: positive where the recurrent nets do better
 
 
 def with_settings(df: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from recur import losses, mazes, results
-from recur.checkpoints import RunLock, load_latest, rng_state, save_checkpoint, set_rng_state
+from recur.checkpoints import RunLock, load_latest, previous, rng_state, save_checkpoint
+from recur.checkpoints import set_rng_state
 from recur.checkpoints import CHECKPOINT_FORMAT, load_checkpoint  # noqa: F401 (re-exported)
 from recur.config import TrainConfig
 from recur.data import make_data, maze_batches
@@ -32,6 +33,7 @@ from recur.models import build_model, count_parameters, iterates
 from recur.optim import lr_factor, make_optimizer
 from recur.progress import Progress, interactive
 from recur.provenance import git_commit, versions
+from recur.storage import DamagedFile, StorageError, ensure_writable
 
 PROGRESS = ("auto", "bar", "lines", "none")
 
@@ -81,6 +83,7 @@ class _Run:
     ckpt_path: Path
     history: list
     seconds: float = 0.0
+    saved_epoch: int = 0  # the newest checkpoint on disk
     samples: int = 0  # trained on in this call
     epochs_run: int = 0  # in this call
 
@@ -120,7 +123,7 @@ def _setup(config, device, rank, world, ckpt_path, *, resume, data_root, downloa
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"], generator)
-        run.history, run.seconds = state["history"], state["seconds"]
+        run.history, run.seconds, run.saved_epoch = state["history"], state["seconds"], state["epoch"]
         info(f"[recur] resuming {config.name()} after epoch {state['epoch']}")
     return run
 
@@ -232,12 +235,14 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
     results_dir = results.results_dir(results_dir)
     record_path = results_dir / "runs" / f"{config.name()}.json"
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else results_dir / "checkpoints"
-    if resume and record_path.exists():
-        return results.read_record(record_path)
+    if resume and (record := _finished(record_path, ckpt_dir / f"{config.name()}.pt")):
+        return record
+    if rank == 0:
+        _check_folders(config, results_dir, ckpt_dir, checkpoint_dir is not None)
     lock = RunLock(ckpt_dir / f"{config.name()}.lock", wait=wait, log=log) if rank == 0 else None
     with lock or contextlib.nullcontext():  # ranks other than 0 share rank 0's lock
-        if resume and record_path.exists():  # finished by the process we waited for
-            return results.read_record(record_path)
+        if resume and (record := _finished(record_path, ckpt_dir / f"{config.name()}.pt")):
+            return record  # finished by the process we waited for
         run = _setup(config, device, rank, world, ckpt_dir / f"{config.name()}.pt",
                      resume=resume, data_root=data_root, download=download, log=log,
                      info=quiet)  # warnings (a corrupt checkpoint) are never silenced
@@ -250,16 +255,58 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
             run.history.append(_train_epoch(run, epoch))
             run.epochs_run += 1
             if not math.isfinite(run.history[-1]["loss"]):
-                kept = (f"{run.ckpt_path} (after epoch {epoch})" if run.ckpt_path.exists()
-                        else "none yet")
                 raise FloatingPointError(
                     f"the training loss of {config.name()} became {run.history[-1]['loss']} "
-                    f"in epoch {epoch + 1}; stopped. Last good checkpoint: {kept}. Try a "
-                    f"lower lr.")
-            _save(run, epoch + 1)
+                    f"in epoch {epoch + 1}; stopped. Last good checkpoint: {_kept(run)}. "
+                    f"Try a lower lr.")
+            try:
+                _save(run, epoch + 1)
+            except StorageError as err:
+                then = ("rerun: training resumes from there" if run.saved_epoch else
+                        "rerun to train it from the start")
+                raise StorageError(f"{err}. Kept: {_kept(run)}; free the space or fix the "
+                                   f"folder, then {then}") from None
+            run.saved_epoch = epoch + 1
             shown.epoch(run.history[-1])
         shown.close()
-        return _share_record(run, record_path)
+        try:
+            return _share_record(run, record_path)
+        except StorageError as err:
+            raise StorageError(f"{err}. Training finished and {_kept(run)} is kept: rerun to "
+                               f"evaluate it and write the record, without training again") from None
+
+
+def _finished(record_path: Path, ckpt_path: Path) -> dict | None:
+    """The run's record if it finished and the record reads back whole; a damaged one is
+    reported and moved aside, and the run is then evaluated again (or trained)."""
+    if not record_path.exists():
+        return None
+    try:
+        return results.read_record(record_path)
+    except DamagedFile as err:
+        then = ("re-evaluating the run from its last checkpoint" if ckpt_path.exists() or
+                previous(ckpt_path).exists() else "no checkpoint is left: training the run again")
+        results.set_aside(record_path, err, then)
+        return None
+
+
+def _check_folders(config: TrainConfig, results_dir: Path, ckpt_dir: Path,
+                   own_checkpoints: bool) -> None:
+    """Every folder the run writes can be written, checked before any work."""
+    ensure_writable(results_dir / "runs", "set RECUR_RESULTS or pass --results to write "
+                                          "elsewhere")
+    ensure_writable(ckpt_dir, "pass another checkpoint_dir" if own_checkpoints else
+                    "set RECUR_RESULTS or pass --results to write elsewhere")
+    if config.experiment == "mazes":
+        ensure_writable(mazes.default_cache_dir(), "set RECUR_CACHE to cache mazes elsewhere")
+
+
+def _kept(run: _Run) -> str:
+    """What a run that stops now leaves to resume from."""
+    if run.saved_epoch == 0:
+        return "no checkpoint yet"
+    path = run.ckpt_path if run.ckpt_path.is_file() else previous(run.ckpt_path)
+    return f"the checkpoint after epoch {run.saved_epoch} ({path})"
 
 
 def _share_record(run: _Run, record_path: Path) -> dict:

@@ -164,8 +164,9 @@ def test_readme_table_is_regenerated_from_run_records(tmp_path):
     runs.mkdir(parents=True)
     for i, (rec, seed, acc) in enumerate([(False, 0, 80.0), (False, 1, 90.0), (True, 0, 70.0)]):
         (runs / f"r{i}.json").write_text(json.dumps({
-            "experiment": "mazes", "dataset": "mazes", "family": "maze", "depth": 20,
-            "recurrent": rec, "seed": seed, "test_acc": acc, "width": 32, "config": {}}))
+            "name": f"r{i}", "finished": True, "experiment": "mazes", "dataset": "mazes",
+            "family": "maze", "depth": 20, "recurrent": rec, "seed": seed, "test_acc": acc,
+            "train_acc": 100.0, "width": 32, "config": {}}))
     readme = tmp_path / "README.md"
     readme.write_text("# x\n<!-- results:start -->\nold\n<!-- results:end -->\ntail\n")
     from recur.reproduce import update_readme
