@@ -21,6 +21,7 @@ Modules, one concern each:
   recur.params       validation of a notebook's papermill parameters, ready-made specs
   recur.sweep        grids of runs as a SLURM or local job array (submitit)
   recur.reproduce    the batch runner that executes the notebooks with papermill
+  recur.site         the reading site built from the executed notebooks (Sphinx, MyST-NB)
   recur.provenance   git commit and package versions for records and notebooks
   recur.storage      atomic writes, validated reads, one clear error for damaged files
 """

@@ -1,6 +1,7 @@
 """Command line.
 
     python -m recur reproduce --profile quick [--notebooks 01 03]
+    python -m recur site --profile quick        # results/quick/site/index.html
     python -m recur train --experiment mazes --family maze --depth 20 --recurrent
     python -m recur train --experiment classification --family convnet --depth 6 \
         --feed-forward --dataset cifar10 --profile paper --set epochs=50 lr=0.02
@@ -50,6 +51,14 @@ def main(argv=None) -> int:
     rep.add_argument("--update-notebooks", action="store_true",
                      help="also write each executed notebook back to notebooks/ "
                           "(how the committed quick-profile notebooks are made)")
+    rep.add_argument("--no-site", action="store_true",
+                     help="skip building the reading site (<output>/site) at the end")
+    st = sub.add_parser("site", help="build the reading site from executed notebooks")
+    st.add_argument("--profile", default="quick", choices=PROFILES,
+                    help="whose executed notebooks: results/<profile>/")
+    st.add_argument("--notebooks-dir", help="folder of executed notebooks (default: "
+                                            "results/<profile>)")
+    st.add_argument("--output", help="where the site goes (default: <notebooks-dir>/site)")
     tr = sub.add_parser("train", help="train one model (the same configs the notebooks use)")
     tr.add_argument("--experiment", required=True, choices=EXPERIMENTS)
     tr.add_argument("--family", required=True)
@@ -112,6 +121,17 @@ def main(argv=None) -> int:
                 print(job.result())
         return 0
 
+    if args.command == "site":
+        from recur import site
+        from recur.results import profile_dir
+        try:
+            site.build(args.notebooks_dir or profile_dir(args.profile), args.output,
+                       profile=args.profile)
+        except StorageError as err:
+            print(f"[recur] error: {err}", file=sys.stderr)
+            return 4
+        return 0
+
     if args.command == "train":
         from recur.profiles import make_config
         from recur.train import train
@@ -141,7 +161,7 @@ def main(argv=None) -> int:
         from recur.reproduce import reproduce
         try:
             summaries = reproduce(args.profile, args.notebooks, args.device, args.output,
-                                  args.update_notebooks, fresh=args.fresh)
+                                  args.update_notebooks, fresh=args.fresh, site=not args.no_site)
         except StorageError as err:
             print(f"[recur] error: {err}", file=sys.stderr)
             return 4

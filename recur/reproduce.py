@@ -139,7 +139,8 @@ def finish_notebook(tmp: Path, dst: Path, profile: str, parameters: dict) -> Non
 
 def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
               output: Path | None = None, update_notebooks: bool = False,
-              folder: Path = NOTEBOOKS, fresh: bool = False, log=print) -> list[dict]:
+              folder: Path = NOTEBOOKS, fresh: bool = False, site: bool = True,
+              log=print) -> list[dict]:
     """Execute the selected notebooks in order into ``output`` (``results/<profile>``).
 
     ``update_notebooks`` (quick profile only) also copies each notebook that ran cleanly
@@ -147,7 +148,8 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
     as committed while they run, and their provenance names a clean commit): the
     committed executed notebooks are made this way and no other.  ``fresh`` first removes the output folder's run records and
     checkpoints, so every model is trained again; without it, finished runs are reused
-    and interrupted ones resume.
+    and interrupted ones resume.  ``site``: then build the reading site from the executed
+    notebooks into ``output/site`` (:mod:`recur.site`).
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
@@ -174,12 +176,22 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
             shutil.copyfile(summary["output"], src)
     if output == results.profile_dir(profile):  # the real results: refresh the README table
         update_readme(profile)
+    if site and any(s["status"] == "ok" for s in summaries):
+        from recur import site as reading_site  # Sphinx is imported only here
+        reading_site.build(output, profile=profile, log=log)
     return summaries
 
 
 README = ROOT / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 FINDINGS_START, FINDINGS_END = "<!-- findings:start -->", "<!-- findings:end -->"
+
+
+def findings_tables(nb) -> list[str]:
+    """The "What we found" tables an executed notebook displayed (markdown, as computed)."""
+    tables = ["".join(out["data"]["text/markdown"]) for cell in nb.cells if cell.cell_type == "code"
+              for out in cell.get("outputs", []) if "text/markdown" in out.get("data", {})]
+    return [t for t in tables if t.startswith(findings.HEADER)]
 
 
 def findings_section(folder: Path) -> str:
@@ -192,9 +204,7 @@ def findings_section(folder: Path) -> str:
         except DamagedFile as err:
             warn(f"{err}; its findings are left out of the README until it is run again")
             continue
-        tables = ["".join(out["data"]["text/markdown"]) for cell in nb.cells if cell.cell_type == "code"
-                  for out in cell.get("outputs", []) if "text/markdown" in out.get("data", {})]
-        tables = [t for t in tables if t.startswith(findings.HEADER)]
+        tables = findings_tables(nb)
         if tables:
             where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
             parts.append(f"**{path.stem}** (`{where}`)\n\n" + "\n\n".join(tables))

@@ -26,8 +26,8 @@ from recur import checkpoints as C
 from recur import mazes, reproduce, results
 from recur import train as T
 from recur.__main__ import main
-from recur.config import TrainConfig
 from recur.storage import DamagedFile, StorageError
+from test_checkpoints import tiny  # the tiny quick maze run of the checkpoint tests
 
 PNG = base64.b64encode(  # a real 1x1 PNG
     bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -359,14 +359,6 @@ def test_papermill_output_that_does_not_read_back_fails_that_notebook_only(tmp_p
 
 
 # --------------------------------------------------------------------------- a real run
-def tiny(**changes):
-    base = dict(experiment="mazes", family="maze", recurrent=True, depth=8, dataset="mazes",
-                width=4, maze_size=3, maze_scale=1, maze_crop=None, n_train=60, n_test=20,
-                optimizer="adam", lr=1e-3, warmup_epochs=0.0, epochs=3, batch_size=20,
-                device="cpu", precision="fp32")
-    return TrainConfig.from_dict(base | changes)
-
-
 def metrics(record):
     """What a run computed (timings and provenance aside), to compare bitwise."""
     keys = ("parameters", "train_acc", "test_acc", "test_acc_per_iteration", "larger_mazes")
@@ -494,3 +486,20 @@ def test_a_notebook_shows_one_line_not_a_traceback():
                        "raise StorageError('could not write /x (no space left on device)')")
     lines = [line for line in shown.stdout.splitlines() if line.strip()]
     assert lines == ["StorageError: could not write /x (no space left on device)"]
+
+
+def test_a_kept_record_without_weights_trains_them_again_for_load_trained(tmp_path, clean_run,
+                                                                          capsys):
+    """Records are committed, checkpoints are not: a notebook that needs a net's weights gets
+    them by training it again, even from inside ``torch.no_grad()``; the record is kept."""
+    config = tiny()
+    T.train(config, results_dir=tmp_path, progress="none")
+    record = (tmp_path / "runs" / f"{config.name()}.json").read_bytes()
+    for f in (tmp_path / "checkpoints").iterdir():
+        f.unlink()
+    with torch.no_grad():
+        net = T.load_trained(config, results_dir=tmp_path)
+    assert "training it again for its weights" in capsys.readouterr().out
+    assert (tmp_path / "runs" / f"{config.name()}.json").read_bytes() == record
+    again = T.evaluate(net, T.make_data(config, torch.device("cpu"))[1], "mazes")
+    assert again == clean_run[0]["test_acc_per_iteration"]

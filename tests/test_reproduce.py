@@ -58,6 +58,8 @@ def test_runner_executes_in_order_and_continues_past_failures(tmp_path):
     after = nbformat.read(out / "03_after.ipynb", as_version=4)
     assert str(out) in after.cells[-1].outputs[0]["text"]
     assert not list(out.glob(".*running*"))
+    index = (out / "site" / "index.html").read_text()  # the reading site, from the notebooks that ran
+    assert all(f'href="{n}.html"' in index for n in ("01_ok", "02_fails", "03_after"))
     # quick profile = the notebooks' default: nothing injected; --fresh clears old runs
     (out / "runs").mkdir()
     (out / "runs" / "old.json").write_text("{}")
