@@ -230,7 +230,7 @@ def test_a_file_where_a_folder_should_be_is_named(tmp_path, place):
         WRITERS[place](tmp_path / "root", 1)
 
 
-@pytest.mark.parametrize("place", ["run record", "checkpoint", "executed notebook"])
+@pytest.mark.parametrize("place", WRITERS)
 def test_a_real_full_disk(tmp_path, place, mounts):
     """Not patched: a 64 KiB filesystem that fills up while the file is written."""
     disk = mounts(tmp_path / "disk", "64k")
@@ -249,23 +249,43 @@ def test_a_real_full_disk(tmp_path, place, mounts):
     assert version(path) == good and _no_temp_files(disk) == []
 
 
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO], ids=["ENOSPC", "EIO"])
 def test_the_maze_cache_that_cannot_be_written_warns_and_goes_on(tmp_path, failing_flush,
-                                                                  capsys):
-    failing_flush(errno.ENOSPC)
+                                                                  capsys, code):
+    failing_flush(code)
     train, test = mazes.load_or_generate(3, 20, 10, seed=0, cache_dir=tmp_path)
     fresh = mazes.load_or_generate(3, 20, 10, seed=0, cache_dir=False)
     assert np.array_equal(train.grid, fresh[0].grid) and np.array_equal(test.path, fresh[1].path)
     err = capsys.readouterr().err
-    assert str(tmp_path) in err and "RECUR_CACHE" in err and "no space left" in err
+    assert str(tmp_path) in err and "RECUR_CACHE" in err and os.strerror(code).lower() in err
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
-def test_a_lock_that_cannot_be_written_names_its_path(tmp_path, failing_flush):
-    failing_flush(errno.EIO)
+def test_a_read_only_maze_cache_warns_and_goes_on(tmp_path, read_only, capsys):
+    cache = read_only(tmp_path / "cache")
+    train, _ = mazes.load_or_generate(3, 20, 10, seed=0, cache_dir=cache)
+    assert len(train) == 20 and "these mazes are not cached" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO], ids=["ENOSPC", "EIO"])
+def test_a_lock_that_cannot_be_written_names_its_path(tmp_path, failing_flush, code):
+    failing_flush(code)
     lock = C.RunLock(tmp_path / "r.lock")
     with pytest.raises(StorageError, match=f"could not create {tmp_path / 'r.lock'}"):
         lock.acquire()
     assert list(tmp_path.iterdir()) == []  # no half lock that would block the next run
+
+
+def test_a_lock_in_a_read_only_folder_names_its_path(tmp_path, read_only):
+    folder = read_only(tmp_path / "checkpoints")
+    with pytest.raises(StorageError, match=f"could not create {folder / 'r.lock'}"):
+        C.RunLock(folder / "r.lock").acquire()
+
+
+def test_a_lock_where_its_folder_should_be_a_file(tmp_path):
+    (tmp_path / "checkpoints").write_text("a file")
+    with pytest.raises(StorageError, match=f"{tmp_path / 'checkpoints'} is a file where a folder"):
+        C.RunLock(tmp_path / "checkpoints" / "r.lock").acquire()
 
 
 # --------------------------------------------------------------------------- readers
