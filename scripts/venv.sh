@@ -19,7 +19,6 @@ VENV_PY="$VENV/bin/python"
 STAMP="$VENV/.recur-installed"
 WANT="$(cat "$ROOT/pyproject.toml" "$LOCK" | "$VENV_PY" -c 'import hashlib,os,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest(), os.environ.get("RECUR_LOCK", "1"))')"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-    "$VENV_PY" -m pip install --quiet --upgrade pip
     if [ "${RECUR_LOCK:-1}" = 0 ]; then
         echo "[recur] installing recur and the newest dependencies pyproject.toml allows into $VENV"
         "$VENV_PY" -m pip install --quiet -e "$ROOT[site,test]"
