@@ -124,7 +124,8 @@ def _setup(config, device, rank, world, ckpt_path, *, resume, data_root, downloa
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"], generator)
-        run.history, run.seconds, run.saved_epoch = state["history"], state["seconds"], state["epoch"]
+        run.history, run.seconds = state["history"], state["seconds"]
+        run.saved_epoch = state["epoch"]
         info(f"[recur] resuming {config.name()} after epoch {state['epoch']}")
     return run
 
@@ -172,11 +173,19 @@ def _train_epoch(run: _Run, epoch: int) -> dict:
 
 
 def _save(run: _Run, epoch: int) -> None:
+    """Checkpoint after ``epoch``; a failed write says what is kept to resume from."""
     if run.rank == 0:  # only rank 0 writes
-        save_checkpoint(run.ckpt_path, {
-            "config": run.config.to_dict(), "epoch": epoch, "model": run.net.state_dict(),
-            "optimizer": run.optimizer.state_dict(), "rng": rng_state(run.generator),
-            "history": run.history, "seconds": run.seconds})
+        try:
+            save_checkpoint(run.ckpt_path, {
+                "config": run.config.to_dict(), "epoch": epoch, "model": run.net.state_dict(),
+                "optimizer": run.optimizer.state_dict(), "rng": rng_state(run.generator),
+                "history": run.history, "seconds": run.seconds})
+        except StorageError as err:
+            then = ("rerun: training resumes from there" if run.saved_epoch else
+                    "rerun to train it from the start")
+            raise StorageError(f"{err}. Kept: {_kept(run)}; free the space or fix the "
+                               f"folder, then {then}") from None
+    run.saved_epoch = epoch
 
 
 def _finish(run: _Run) -> dict:
@@ -261,21 +270,10 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
                     f"the training loss of {config.name()} became {run.history[-1]['loss']} "
                     f"in epoch {epoch + 1}; stopped. Last good checkpoint: {_kept(run)}. "
                     f"Try a lower lr.")
-            try:
-                _save(run, epoch + 1)
-            except StorageError as err:
-                then = ("rerun: training resumes from there" if run.saved_epoch else
-                        "rerun to train it from the start")
-                raise StorageError(f"{err}. Kept: {_kept(run)}; free the space or fix the "
-                                   f"folder, then {then}") from None
-            run.saved_epoch = epoch + 1
+            _save(run, epoch + 1)
             shown.epoch(run.history[-1])
         shown.close()
-        try:
-            return _share_record(run, record_path)
-        except StorageError as err:
-            raise StorageError(f"{err}. Training finished and {_kept(run)} is kept: rerun to "
-                               f"evaluate it and write the record, without training again") from None
+        return _share_record(run, record_path)
 
 
 def _finished(record_path: Path, ckpt_path: Path) -> dict | None:
@@ -315,7 +313,12 @@ def _share_record(run: _Run, record_path: Path) -> dict:
     """Rank 0 evaluates and writes the record; under DDP every rank gets it back."""
     record = _finish(run) if run.rank == 0 else None
     if record is not None:
-        results.write_record(record_path, record)
+        try:
+            results.write_record(record_path, record)
+        except StorageError as err:
+            raise StorageError(f"{err}. Training finished and {_kept(run)} is kept: rerun to "
+                               f"evaluate it and write the record, without training "
+                               f"again") from None
     if run.world > 1:
         import torch.distributed as dist
         box = [record]
