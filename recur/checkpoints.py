@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from recur.storage import DamagedFile, StorageError, atomic_write, create_exclusive, quarantine
-from recur.storage import reason
+from recur.storage import reason, set_aside
 
 #: 2: with a content checksum.  Format 1 (no checksum) is still read.
 CHECKPOINT_FORMAT = 2
@@ -120,9 +120,7 @@ def load_latest(path, log=print) -> dict | None:
         try:
             return load_checkpoint(candidate)
         except CorruptCheckpoint as err:
-            aside = quarantine(candidate)
-            log(f"[recur] WARNING: {err}; " + (f"moved to {aside}" if aside else
-                                                "left in place (its folder is read-only)"))
+            log(f"[recur] WARNING: {err}; {set_aside(candidate)}")
     return None
 
 

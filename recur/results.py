@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recur.storage import DamagedFile, atomic_write, quarantine, read_json, warn
+from recur import storage
+from recur.storage import DamagedFile, atomic_write, read_json, warn
 from recur.provenance import ROOT
 
 COLUMNS = ["experiment", "family", "dataset", "recurrent", "depth", "width", "seed",
@@ -53,9 +54,7 @@ def read_record(path: Path) -> dict:
 
 def set_aside(path: Path, err: DamagedFile, then: str) -> None:
     """Report a damaged run record, move it aside (``*.corrupt``) and say what happens next."""
-    aside = quarantine(path)
-    where = f"moved to {aside}" if aside else "left in place (its folder is read-only)"
-    warn(f"{err}; {where}; {then}")
+    warn(f"{err}; {storage.set_aside(path)}; {then}")
 
 
 def table(path=None) -> pd.DataFrame:

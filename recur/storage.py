@@ -145,6 +145,12 @@ def quarantine(path) -> Path | None:
     return aside
 
 
+def set_aside(path) -> str:
+    """:func:`quarantine` ``path`` and say where it went, for a warning."""
+    aside = quarantine(path)
+    return f"moved to {aside}" if aside else "left in place (its folder is read-only)"
+
+
 def read_bytes(path, what: str = "file") -> bytes:
     """The bytes of ``path``; :class:`DamagedFile` (naming it) when it cannot be read.
     A missing file raises FileNotFoundError as usual."""
