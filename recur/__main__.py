@@ -99,7 +99,15 @@ def main(argv=None) -> int:
     sw.add_argument("--results", help="results folder (default: $RECUR_RESULTS or results/)")
     sw.add_argument("--wait", action="store_true", help="wait for the jobs and print results")
     args = parser.parse_args(argv)
+    try:
+        return _run(args, parser)
+    except StorageError as err:  # a file or folder that cannot be read or written: one line
+        print(f"[recur] error: {err}", file=sys.stderr)
+        return 4
 
+
+def _run(args, parser) -> int:
+    """Carry out the parsed command; its exit status."""
     if args.command == "sweep":
         from recur.sweep import grid, submit
         try:
@@ -124,12 +132,8 @@ def main(argv=None) -> int:
     if args.command == "site":
         from recur import site
         from recur.results import profile_dir
-        try:
-            site.build(args.notebooks_dir or profile_dir(args.profile), args.output,
-                       profile=args.profile)
-        except StorageError as err:
-            print(f"[recur] error: {err}", file=sys.stderr)
-            return 4
+        site.build(args.notebooks_dir or profile_dir(args.profile), args.output,
+                   profile=args.profile)
         return 0
 
     if args.command == "train":
@@ -149,9 +153,6 @@ def main(argv=None) -> int:
         except RunLocked as err:
             print(f"[recur] {err}", file=sys.stderr)
             return 3
-        except StorageError as err:
-            print(f"[recur] error: {err}", file=sys.stderr)
-            return 4
         keys = ("name", "parameters", "train_acc", "test_acc", "test_acc_per_iteration",
                 "seconds", "samples_per_s", "device")
         print(json.dumps({k: record.get(k) for k in keys}, indent=1))
@@ -162,9 +163,6 @@ def main(argv=None) -> int:
         try:
             summaries = reproduce(args.profile, args.notebooks, args.device, args.output,
                                   args.update_notebooks, fresh=args.fresh, site=not args.no_site)
-        except StorageError as err:
-            print(f"[recur] error: {err}", file=sys.stderr)
-            return 4
         except ValueError as err:
             parser.error(str(err))
         failed = [s for s in summaries if s["status"] != "ok"]
