@@ -158,10 +158,8 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
                          "quick profile on the default device: drop --profile/--device")
     paths = notebook_paths(notebooks, Path(folder))
     output = Path(output) if output is not None else results.profile_dir(profile)
-    for where, setting in ((output, "pass --output to write elsewhere"),
-                           (output / "figures", "pass --output to write elsewhere"),
-                           (default_cache_dir(), "set RECUR_CACHE to cache mazes elsewhere")):
-        ensure_writable(where, setting)  # before any notebook runs
+    ensure_writable(output, "pass --output to write elsewhere")  # before any notebook runs
+    ensure_writable(default_cache_dir(), "set RECUR_CACHE to cache mazes elsewhere")
     if fresh:
         for sub in ("runs", "checkpoints"):
             shutil.rmtree(output / sub, ignore_errors=True)

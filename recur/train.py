@@ -245,15 +245,16 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
     results_dir = results.results_dir(results_dir)
     record_path = results_dir / "runs" / f"{config.name()}.json"
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else results_dir / "checkpoints"
-    if resume and (record := _finished(record_path, ckpt_dir / f"{config.name()}.pt")):
+    ckpt_path = ckpt_dir / f"{config.name()}.pt"
+    if resume and (record := _finished(record_path, ckpt_path)):
         return record
     if rank == 0:
         _check_folders(config, results_dir, ckpt_dir, checkpoint_dir is not None)
-    lock = RunLock(ckpt_dir / f"{config.name()}.lock", wait=wait, log=log) if rank == 0 else None
+    lock = RunLock(ckpt_path.with_suffix(".lock"), wait=wait, log=log) if rank == 0 else None
     with lock or contextlib.nullcontext():  # ranks other than 0 share rank 0's lock
-        if resume and (record := _finished(record_path, ckpt_dir / f"{config.name()}.pt")):
+        if resume and (record := _finished(record_path, ckpt_path)):
             return record  # finished by the process we waited for
-        run = _setup(config, device, rank, world, ckpt_dir / f"{config.name()}.pt",
+        run = _setup(config, device, rank, world, ckpt_path,
                      resume=resume, data_root=data_root, download=download, log=log,
                      info=quiet)  # warnings (a corrupt checkpoint) are never silenced
         shown = Progress(config, mode, log, done=len(run.history), show=rank == 0)
