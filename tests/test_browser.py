@@ -18,7 +18,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from test_jupyter_server import _free_port  # a port nothing listens on
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow  # end to end: run once in CI, like the notebooks
@@ -106,12 +106,6 @@ def test_every_site_page_loads_whole_offline(site, browser, tmp_path):
 
 
 # --------------------------------------------------------------------------- the lab
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 SETTINGS = {  # the lab's user settings for the test: every cell in the page, no news check
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
