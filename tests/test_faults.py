@@ -298,7 +298,8 @@ def test_a_damaged_run_record_is_set_aside_by_table(tmp_path, damage, capsys):
     df = results.table(tmp_path)
     assert list(df["name"]) == ["s"]
     err = capsys.readouterr().err
-    assert f"run record {tmp_path / 'runs' / 'r.json'} is damaged" in err or "cannot be read" in err
+    record = tmp_path / "runs" / "r.json"
+    assert f"run record {record} is damaged" in err or f"run record {record} cannot be read" in err
     assert "moved to" in err and "re-evaluates" in err and "Traceback" not in err
     assert (tmp_path / "runs" / "r.json.corrupt").exists()
 
@@ -491,9 +492,8 @@ def test_the_runner_stops_before_any_notebook_when_its_output_is_read_only(
     out = read_only(tmp_path / "out")
     assert main(["reproduce", "--output", str(out), "--notebooks", "01"]) == 4
     err = capsys.readouterr().err.strip()
-    assert err == (f"[recur] error: cannot write to {out} (read-only file system: the folder "
-                   f"cannot be written); pass --output to write elsewhere") or \
-        err.startswith(f"[recur] error: cannot write to {out}")
+    assert len(err.splitlines()) == 1 and err.startswith(f"[recur] error: cannot write to {out} (")
+    assert err.endswith("; pass --output to write elsewhere")
 
 
 def test_a_notebook_shows_one_line_not_a_traceback():
