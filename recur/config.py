@@ -11,6 +11,7 @@ import json
 
 from recur.data import INFO
 from recur.devices import DEVICES
+from recur.forms import TAGS
 from recur.models.factory import WIDTHS, iterations_for
 
 EXPERIMENTS = ("mazes", "classification")
@@ -127,6 +128,5 @@ class TrainConfig:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
     def name(self) -> str:
-        form = "rec" if self.recurrent else "ff"
-        return (f"{self.experiment}-{self.dataset}-{self.family}-{form}-d{self.depth}"
+        return (f"{self.experiment}-{self.dataset}-{self.family}-{TAGS[self.recurrent]}-d{self.depth}"
                 f"-s{self.seed}-{self.key()}")
