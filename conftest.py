@@ -2,7 +2,7 @@
 and checkpoints go to a temporary folder, never into the checkout's results/.
 
 nbval re-executes the committed notebooks with the committed quick-profile run records
-(``results/quick/runs``) copied into that folder, as the runner left them: a training cell
+and study results (``results/quick/runs``, ``results/quick/studies``) copied into that folder, as the runner left them: a training cell
 reads each finished run back instead of training it again, and only the nets whose
 weights a notebook reads are trained (checkpoints are not committed; ``load_trained``
 trains those again).  Retraining all 96 runs is the main job's work (``bash
@@ -16,7 +16,7 @@ from pathlib import Path
 _TMP = tempfile.mkdtemp(prefix="recur-tests-")
 os.environ["RECUR_RESULTS"] = os.path.join(_TMP, "results")
 os.environ.setdefault("RECUR_CACHE", os.path.join(_TMP, "cache"))
-_RECORDS = Path(__file__).resolve().parent / "results" / "quick" / "runs"
+_QUICK = Path(__file__).resolve().parent / "results" / "quick"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -29,5 +29,7 @@ def pytest_collection_modifyitems(config, items):
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.slow)
             notebooks = True
-    if notebooks and _RECORDS.is_dir():
-        shutil.copytree(_RECORDS, Path(os.environ["RECUR_RESULTS"]) / "runs", dirs_exist_ok=True)
+    for part in ("runs", "studies") if notebooks else ():
+        if (_QUICK / part).is_dir():
+            shutil.copytree(_QUICK / part, Path(os.environ["RECUR_RESULTS"]) / part,
+                            dirs_exist_ok=True)

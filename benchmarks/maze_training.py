@@ -123,8 +123,9 @@ def recur_trainer(steps: int, device, compile: bool, tmp: Path) -> dict:
                        device=str(device), compile=compile)
     warm = train(base.replace(n_train=BATCH * 2), results_dir=tmp / "warm", progress="none")
     record = train(base, results_dir=tmp / "run", progress="none")
-    return {"samples_per_s": record["samples_per_s"], "bf16": record["bf16"],
-            "warmup_samples_per_s": warm["samples_per_s"]}
+    return {"samples_per_s": record["metrics"]["samples_per_s"],
+            "bf16": record["provenance"]["bf16"],
+            "warmup_samples_per_s": warm["metrics"]["samples_per_s"]}
 
 
 def accuracy_check(tmp: Path) -> list[dict]:
@@ -133,11 +134,12 @@ def accuracy_check(tmp: Path) -> list[dict]:
         for seed in (0, 1):
             c = make_config("quick", "mazes", family="maze", recurrent=True, depth=20,
                             seed=seed, precision=precision)
-            r = train(c, results_dir=tmp / "acc", progress="none")
+            record = train(c, results_dir=tmp / "acc", progress="none")
+            r = {**record["metrics"], "bf16": record["provenance"]["bf16"]}
             rows.append({"precision": precision, "bf16": r["bf16"], "seed": seed,
                          "test_acc": r["test_acc"], "seconds": r["seconds"]})
-            print(f"quick depth-20 recurrent, precision {precision} (bf16={r['bf16']}), seed {seed}: "
-                  f"test {r['test_acc']:.1f}% in {r['seconds']:.0f} s")
+            print(f"quick depth-20 recurrent, precision {precision} (bf16={r['bf16']}), "
+                  f"seed {seed}: test {r['test_acc']:.1f}% in {r['seconds']:.0f} s")
     return rows
 
 

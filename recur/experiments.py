@@ -8,22 +8,27 @@ Tables are pandas DataFrames; figures are in :mod:`recur.plots`.
 """
 from __future__ import annotations
 
+import json
+
 import pandas as pd
+import torch
 
-from recur import results
+from recur import mazes, results, storage
 from recur.config import TrainConfig
-from recur.models import count_parameters
-
-
-def _form(recurrent: bool) -> str:
-    return "recurrent" if recurrent else "feed-forward"
+from recur.data import make_data, maze_batches
+from recur.devices import use_bf16
+from recur.forms import FORMS
+from recur.models import count_parameters, iterates
+from recur.progress import interactive
+from recur import train as trainer  # trainer.train looked up per call: tests may replace it
 
 
 def describe(record: dict) -> str:
     """One line for a finished run: family, depth, form, seed, accuracies and time."""
-    return (f"{record['family']:9s} depth {record['depth']:2d} {_form(record['recurrent']):12s} "
-            f"seed {record['seed']}: test {record['test_acc']:5.1f}%  "
-            f"train {record['train_acc']:5.1f}%  ({record['seconds']:.1f} s)")
+    c, m = record["config"], record["metrics"]
+    return (f"{c['family']:9s} depth {c['depth']:2d} {FORMS[c['recurrent']]:12s} "
+            f"seed {c['seed']}: test {m['test_acc']:5.1f}%  "
+            f"train {m['train_acc']:5.1f}%  ({m['seconds']:.1f} s)")
 
 
 def run_all(configs, *, progress: str = "auto", log=print, results_dir=None) -> pd.DataFrame:
@@ -33,9 +38,6 @@ def run_all(configs, *, progress: str = "auto", log=print, results_dir=None) -> 
     fields as columns (``recur.results.COLUMNS`` first).  ``progress``: as for ``train``,
     except ``auto``: a bar per model when a person watches (JupyterLab, a terminal), none
     when papermill, nbval or CI run the notebook."""
-    from recur import train as trainer  # looked up per call: tests may replace it
-    from recur.progress import interactive
-
     if progress == "auto":
         progress = "bar" if interactive() else "none"
 
@@ -48,10 +50,7 @@ def run_all(configs, *, progress: str = "auto", log=print, results_dir=None) -> 
         records.append(record)
         if log is not None:
             log(describe(record))
-    if not records:
-        return pd.DataFrame(columns=results.COLUMNS)
-    df = pd.DataFrame(records)
-    return df[[c for c in results.COLUMNS if c in df] + [c for c in df if c not in results.COLUMNS]]
+    return results.records_frame(records)
 
 
 def comparison(runs: pd.DataFrame) -> pd.DataFrame:
@@ -66,15 +65,13 @@ def comparison(runs: pd.DataFrame) -> pd.DataFrame:
 def parameter_counts(configs) -> pd.DataFrame:
     """Trainable parameters of both forms of every model among ``configs`` (one row per
     family, dataset, width, dilation and depth), built as each config builds its model."""
-    from recur.train import build_net
-
     rows, seen = [], set()
     for c in configs:
         key = (c.family, c.dataset, c.width, c.dilation, c.depth)
         if key in seen:
             continue
         seen.add(key)
-        counts = {f"{_form(r)} params": count_parameters(build_net(c.replace(recurrent=r)))
+        counts = {f"{FORMS[r]} params": count_parameters(trainer.build_net(c.replace(recurrent=r)))
                   for r in (False, True)}
         rows.append({"family": c.family, "width": c.width, "effective depth": c.depth,
                      "n (modules or iterations)": c.iterations, **counts})
@@ -85,13 +82,9 @@ def accuracy_on_test_set(config: TrainConfig, net) -> float:
     """Test accuracy (%) of ``net`` on ``config``'s test set, at its trained iterations,
     on the device the net is on (e.g. after editing a trained net's weights), in the
     precision the trainer scored it in: the untouched net gives its record's test_acc."""
-    from recur.data import make_data
-    from recur.devices import use_bf16
-    from recur.train import evaluate
-
     device = next(net.parameters()).device
     _, test = make_data(config, device)
-    return evaluate(net, test, config.experiment, bf16=use_bf16(config.precision, device))[-1]
+    return trainer.evaluate(net, test, config.experiment, bf16=use_bf16(config.precision, device))[-1]
 
 
 # --------------------------------------------------------------------------- per iteration
@@ -121,3 +114,37 @@ def think_longer(runs: pd.DataFrame, column: str) -> pd.DataFrame:
                      "best recurrent %": float(best["mean"]), "best at": int(best.iteration),
                      "feed-forward %": ff.loc[ff.depth == depth, column].str[0].mean()})
     return pd.DataFrame(rows).set_index("depth")
+
+
+# --------------------------------------------------------------------------- larger mazes
+LARGER_MAZES = "larger-mazes"  # the study's folder under <results>/studies/
+
+
+def larger_mazes(configs, *, extra_cells: int = 2, n: int = 1000, results_dir=None,
+                 device: str = "cpu") -> pd.DataFrame:
+    """Can a maze solver think longer on mazes larger than it was trained on?  Each trained
+    config's net scored on ``n`` test mazes ``extra_cells`` cells wider than its own (at most
+    its own test-set size), after 1, 2, … iterations up to its trained count plus its
+    ``extra_iterations`` (one value for a feed-forward net).  One row per run: its config
+    fields, ``cells`` and ``acc_per_iteration`` (a list).  Each run's result is kept under
+    ``<results>/studies/larger-mazes/``; runs without one are scored from their weights."""
+    folder = results.results_dir(results_dir) / "studies" / LARGER_MAZES
+    rows = []
+    for c in configs:
+        cells = mazes.cells_for(c.maze_size) + extra_cells
+        size = min(c.n_test or n, n)
+        path = folder / f"{c.name()}-cells{cells}-n{size}.json"
+        if path.is_file():
+            found = storage.read_json(path, "study result", keys=("acc_per_iteration",))
+        else:
+            net = trainer.load_trained(c, results_dir=results_dir, device=device)
+            larger = maze_batches(c, "test", device, cells=cells, n=size)
+            iterations = net.iterations + c.extra_iterations if iterates(net) else None
+            acc = trainer.evaluate(net, larger, "mazes", iterations=iterations,
+                           bf16=use_bf16(c.precision, torch.device(device)))
+            found = {"name": c.name(), "cells": cells, "n_mazes": size, "acc_per_iteration": acc}
+            storage.atomic_write(path, json.dumps(found, indent=1))
+        rows.append({**c.to_dict(), "name": c.name(), "iterations": c.iterations if
+                     c.recurrent else None, "cells": cells,
+                     "acc_per_iteration": found["acc_per_iteration"]})
+    return pd.DataFrame(rows)

@@ -147,7 +147,7 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
     back over its source in ``notebooks/``, once all have run (so that the checkout stays
     as committed while they run, and their provenance names a clean commit): the
     committed executed notebooks are made this way and no other.  ``fresh`` first removes the output folder's run records and
-    checkpoints, so every model is trained again; without it, finished runs are reused
+    checkpoints and study results, so every model is trained again; without it, finished runs are reused
     and interrupted ones resume.  ``site``: then build the reading site from the executed
     notebooks into ``output/site`` (:mod:`recur.site`).
     """
@@ -161,7 +161,7 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
     ensure_writable(output, "pass --output to write elsewhere")  # before any notebook runs
     ensure_writable(default_cache_dir(), "set RECUR_CACHE to cache mazes elsewhere")
     if fresh:
-        for sub in ("runs", "checkpoints"):
+        for sub in ("runs", "checkpoints", "studies"):
             shutil.rmtree(output / sub, ignore_errors=True)
     summaries = []
     for src in paths:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from recur import storage
+from recur.forms import FORMS
 from recur.storage import DamagedFile, atomic_write, read_json, warn
 from recur.provenance import ROOT
 
@@ -32,9 +33,12 @@ def profile_dir(profile: str) -> Path:
     return ROOT / "results" / profile
 
 
-#: What every finished run record has; one without them is damaged.
-RECORD_KEYS = ("name", "finished", "experiment", "family", "recurrent", "depth", "seed",
-               "test_acc", "train_acc", "config")
+#: A run record: the run's name, whether it finished, and three parts: the config that
+#: made it, what it measured and where and with what it ran.  One without them is damaged.
+RECORD_KEYS = ("name", "finished", "config", "metrics", "provenance")
+METRICS = ("parameters", "iterations", "train_acc", "test_acc", "test_acc_per_iteration",
+           "seconds", "samples_per_s", "history")
+PROVENANCE = ("device", "bf16", "git_commit", "python", "numpy", "torch", "recur")
 
 
 def write_record(path: Path, record: dict) -> None:
@@ -44,12 +48,42 @@ def write_record(path: Path, record: dict) -> None:
 
 def read_record(path: Path) -> dict:
     """A run record, validated: :class:`recur.storage.DamagedFile` naming the path when it
-    is empty, cut short, not JSON or not a whole record of the run its name says."""
-    record = read_json(path, "run record", keys=RECORD_KEYS)
-    if record["name"] != Path(path).stem or not isinstance(record["config"], dict):
+    is empty, cut short, not JSON or not a whole record of the run its name says.  A record
+    in the earlier flat layout is read in the current one (:func:`upgrade`)."""
+    record = read_json(path, "run record", keys=("name", "finished", "config"))
+    record = upgrade(record)
+    parts_ok = all(isinstance(record.get(k), dict) for k in RECORD_KEYS[2:])
+    if record["name"] != Path(path).stem or not parts_ok:
         raise DamagedFile(f"run record {path} is damaged (it names the run "
-                          f"{record['name']!r}, not {Path(path).stem!r})")
+                          f"{record['name']!r}, not {Path(path).stem!r}, or lacks one of "
+                          f"config, metrics, provenance)")
     return record
+
+
+def upgrade(record: dict) -> dict:
+    """A record written before records had parts (every field at the top, beside a copy of
+    its config), in the current layout with the same values; a current record as it is."""
+    if "metrics" in record or not isinstance(record.get("config"), dict):
+        return record
+    return {"name": record["name"], "finished": record["finished"], "config": record["config"],
+            "metrics": {k: record.get(k) for k in METRICS},
+            "provenance": {k: record[k] for k in PROVENANCE if k in record}}
+
+
+def flatten(record: dict) -> dict:
+    """One run record as one table row: its config's fields, its metrics, its provenance
+    (whose ``device``, the one the run used, replaces the config's request), its name, and
+    the config itself (column ``config``)."""
+    return {**record["config"], **record["metrics"], **record["provenance"],
+            "name": record["name"], "finished": record["finished"], "config": record["config"]}
+
+
+def records_frame(records) -> pd.DataFrame:
+    """Run records as a DataFrame, one row per run (``COLUMNS`` first)."""
+    if not records:
+        return pd.DataFrame(columns=COLUMNS)
+    df = pd.DataFrame([flatten(r) for r in records])
+    return df[[c for c in COLUMNS if c in df] + [c for c in df if c not in COLUMNS]]
 
 
 def set_aside(path: Path, err: DamagedFile, then: str) -> None:
@@ -68,11 +102,7 @@ def table(path=None) -> pd.DataFrame:
         except DamagedFile as err:
             set_aside(f, err, "skipped here; running its config again re-evaluates it from "
                               "its last checkpoint, or trains it if there is none")
-    if not rows:
-        return pd.DataFrame(columns=COLUMNS)
-    df = pd.DataFrame(rows)
-    df["width"] = [r["config"].get("width") if r.get("width") is None else r["width"] for r in rows]
-    return df[[c for c in COLUMNS if c in df] + [c for c in df if c not in COLUMNS]]
+    return records_frame(rows)
 
 
 def summarise(df: pd.DataFrame, by=("family", "recurrent", "depth"), value: str = "test_acc"):
@@ -110,7 +140,7 @@ def comparison(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for key, group in s.groupby(keys):
         row = dict(zip(keys, key))
-        for rec, label in ((False, "feed-forward"), (True, "recurrent")):
+        for rec, label in FORMS.items():
             g = group[group.recurrent == rec]
             row[label] = (f"{g['mean'].iloc[0]:.1f} ± {g['se'].iloc[0]:.1f} (n={g['n'].iloc[0]})"
                           if len(g) else "")

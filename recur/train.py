@@ -26,9 +26,8 @@ import torch
 from recur import losses, mazes, results
 from recur.checkpoints import RunLock, load_latest, previous, rng_state, save_checkpoint
 from recur.checkpoints import set_rng_state
-from recur.checkpoints import CHECKPOINT_FORMAT, load_checkpoint  # noqa: F401 (re-exported)
 from recur.config import TrainConfig
-from recur.data import make_data, maze_batches
+from recur.data import make_data
 from recur.devices import init_distributed, resolve_device, shard, use_bf16
 from recur.models import build_model, count_parameters, iterates
 from recur.optim import lr_factor, make_optimizer
@@ -189,8 +188,8 @@ def _save(run: _Run, epoch: int) -> None:
 
 
 def _finish(run: _Run) -> dict:
-    """Final evaluation (train and test; every iteration count for a recurrent net; larger
-    mazes) and the run record."""
+    """Final evaluation (train and test; every iteration count for a recurrent net) and the
+    run record."""
     c, net = run.config, run.net
     stepwise = iterates(net)
     iters = net.iterations + c.extra_iterations if stepwise else None
@@ -199,23 +198,23 @@ def _finish(run: _Run) -> dict:
     train_acc = (evaluate(net, plain_train, c.experiment, bf16=run.bf16)[-1]
                  if plain_train is not None else run.history[-1]["train_acc"])
     train_seconds = sum(h["seconds"] for h in run.history[len(run.history) - run.epochs_run:])
-    record = {
-        "name": c.name(), "finished": True, "experiment": c.experiment, "family": c.family,
-        "dataset": c.dataset, "recurrent": c.recurrent, "depth": c.depth,
-        "iterations": net.iterations, "width": c.width, "seed": c.seed, "profile": c.profile,
-        "parameters": count_parameters(net), "train_acc": train_acc,
+    metrics = {
+        "parameters": count_parameters(net), "iterations": net.iterations,
+        "train_acc": train_acc,
         "test_acc": test_curve[net.iterations - 1] if stepwise else test_curve[0],
         "test_acc_per_iteration": test_curve if stepwise else None,
-        "epochs": c.epochs, "seconds": round(run.seconds, 2),
+        "seconds": round(run.seconds, 2),
         "samples_per_s": round(run.samples / train_seconds, 1) if train_seconds else None,
-        "device": str(run.device), "bf16": run.bf16, "history": run.history,
-        "config": c.to_dict(), "git_commit": git_commit(), **versions()}
-    if c.experiment == "mazes":  # can the net think longer on mazes it was not trained on?
-        cells = mazes.cells_for(c.maze_size) + 2
-        larger = maze_batches(c, "test", run.device, cells=cells, n=min(c.n_test or 1000, 1000))
-        record["larger_mazes"] = {"cells": cells, "acc_per_iteration": evaluate(
-            net, larger, "mazes", iterations=iters, bf16=run.bf16)}
-    return record
+        "history": run.history}
+    provenance = {"device": str(run.device), "bf16": run.bf16, "git_commit": git_commit(),
+                  **versions()}
+    return _record(c, True, metrics, provenance)
+
+
+def _record(config: TrainConfig, finished: bool, metrics: dict, provenance: dict) -> dict:
+    """A run record (:data:`recur.results.RECORD_KEYS`)."""
+    return {"name": config.name(), "finished": finished, "config": config.to_dict(),
+            "metrics": metrics, "provenance": provenance}
 
 
 def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume: bool = True,
@@ -223,10 +222,12 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
           download: bool = False, wait: float = 0.0, log=print) -> dict:
     """Train one config to the end and return its run record (also written to disk).
 
-    Every call returns a record of the same shape, on every DDP rank.  ``resume``:
+    Every call returns a record of the same shape (:func:`recur.results.read_record`), on
+    every DDP rank.  ``resume``:
     continue from this config's checkpoint if there is one (the run record, if it already
     finished).  ``stop_after``: stop after that many epochs of this call, as if killed:
-    the record then has ``finished=False`` and no scores, and nothing is written but the
+    the record then has ``finished=False`` and, as metrics, only ``epochs_done`` and
+    ``history``, and nothing is written but the
     checkpoint.  ``wait``: seconds to wait for another process training the same config
     (else :class:`recur.checkpoints.RunLocked` at once).  ``progress``: ``bar`` (a tqdm bar
     over the epochs), ``lines`` (one line per epoch), ``none``, or ``auto`` (a bar when
@@ -261,8 +262,8 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
         for epoch in range(len(run.history), config.epochs):
             if stop_after is not None and run.epochs_run >= stop_after:
                 shown.close()
-                return {"name": config.name(), "finished": False, "epochs_done": epoch,
-                        "history": run.history, "config": config.to_dict()}
+                return _record(config, False, {"epochs_done": epoch, "history": run.history},
+                               {"device": str(run.device), "bf16": run.bf16})
             with torch.enable_grad():  # also when called under no_grad (load_trained)
                 run.history.append(_train_epoch(run, epoch))
             run.epochs_run += 1
@@ -354,7 +355,8 @@ def _weights_again(config: TrainConfig, record: dict, checkpoint_dir: Path) -> d
     with tempfile.TemporaryDirectory(prefix="recur-weights-") as scratch:
         again = train(config, results_dir=scratch, checkpoint_dir=checkpoint_dir,
                       progress="none")
-    if again["test_acc"] != record["test_acc"]:
-        print(f"[recur] note: retrained here, {config.name()} scores {again['test_acc']}% on "
-              f"its test set; its record says {record['test_acc']}%", flush=True)
+    ours, theirs = again["metrics"]["test_acc"], record["metrics"]["test_acc"]
+    if ours != theirs:
+        print(f"[recur] note: retrained here, {config.name()} scores {ours}% on its test set; "
+              f"its record says {theirs}%", flush=True)
     return load_latest(checkpoint_dir / f"{config.name()}.pt")

@@ -61,15 +61,15 @@ def test_resume_after_the_last_checkpoint_was_cut_in_half(tmp_path):
     straight = T.train(config, results_dir=tmp_path / "a", progress="none")
     T.train(config, results_dir=tmp_path / "b", progress="none", stop_after=2)
     ckpt, prev = _paths(tmp_path / "b", config)
-    assert T.load_checkpoint(prev)["epoch"] == 1
+    assert C.load_checkpoint(prev)["epoch"] == 1
     ckpt.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])
     messages = []
     resumed = T.train(config, results_dir=tmp_path / "b", progress="lines", log=messages.append)
     assert any(str(ckpt) in m and "corrupt" in m for m in messages)
     assert any("resuming" in m and "after epoch 1" in m for m in messages)
     assert ckpt.with_name(ckpt.name + ".corrupt").exists()
-    assert [h["loss"] for h in resumed["history"]] == [h["loss"] for h in straight["history"]]
-    assert resumed["test_acc_per_iteration"] == straight["test_acc_per_iteration"]
+    assert [h["loss"] for h in resumed["metrics"]["history"]] == [h["loss"] for h in straight["metrics"]["history"]]
+    assert resumed["metrics"]["test_acc_per_iteration"] == straight["metrics"]["test_acc_per_iteration"]
 
 
 def test_no_good_checkpoint_left_starts_afresh_with_a_warning(tmp_path):
@@ -82,7 +82,7 @@ def test_no_good_checkpoint_left_starts_afresh_with_a_warning(tmp_path):
     fresh = T.train(config, results_dir=tmp_path / "b", progress="none", log=messages.append)
     # said even with progress="none" (how the notebooks train): nothing is lost silently
     assert any("corrupt" in m for m in messages) and any("afresh" in m for m in messages)
-    assert [h["loss"] for h in fresh["history"]] == [h["loss"] for h in straight["history"]]
+    assert [h["loss"] for h in fresh["metrics"]["history"]] == [h["loss"] for h in straight["metrics"]["history"]]
 
 
 def test_a_second_process_on_the_same_run_stops_with_a_clear_message(tmp_path):

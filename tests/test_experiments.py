@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recur import experiments
+from recur import experiments, results
 from recur.config import TrainConfig
 from recur.train import load_trained
 
@@ -39,9 +39,10 @@ def test_one_row_per_config_with_the_records_values(configs, trained):
     assert list(runs.name) == [c.name() for c in configs]
     assert list(runs.columns[:3]) == ["experiment", "family", "dataset"]
     for (_, row), c, line in zip(runs.iterrows(), configs, lines):
+        record = {"config": row.config, "metrics": {k: row[k] for k in results.METRICS}}
         assert (row.depth, row.recurrent, row.seed) == (c.depth, c.recurrent, c.seed)
         assert 0 <= row.test_acc <= 100 and 0 <= row.train_acc <= 100
-        assert line == experiments.describe(row.to_dict())
+        assert line == experiments.describe(record)
         assert f"depth {c.depth:2d} {'recurrent' if c.recurrent else 'feed-forward'}" in line
         assert f"seed {c.seed}: test {row.test_acc:5.1f}%" in line
 
@@ -81,15 +82,31 @@ def test_iteration_table_is_mean_and_standard_error_over_seeds(trained):
     np.testing.assert_allclose(t12.se, curves.std(0, ddof=1) / np.sqrt(2))
 
 
-def test_thinking_longer_on_larger_mazes(trained):
-    runs, _ = trained
-    runs = runs.assign(larger=runs.larger_mazes.str.get("acc_per_iteration"))
-    longer = experiments.think_longer(runs, "larger")
-    rec = np.array(runs[(runs.depth == 12) & runs.recurrent].larger.tolist()).mean(0)
-    ff = np.mean([acc[0] for acc in runs[(runs.depth == 12) & ~runs.recurrent.astype(bool)].larger])
+def test_thinking_longer_on_larger_mazes(configs, trained, results_dir):
+    """The study scores each trained net on mazes two cells wider, per iteration, as a
+    direct evaluation of its weights does, and keeps the result: a second call reads it."""
+    from recur import mazes
+    from recur.data import maze_batches
+    from recur.train import evaluate
+
+    study = experiments.larger_mazes(configs, results_dir=results_dir)
+    assert list(study.name) == [c.name() for c in configs] and set(study.cells) == {5}
+    rec = configs[-1]  # depth 12, recurrent, seed 1: 2 iterations + 2 extra
+    larger = maze_batches(rec, "test", "cpu", cells=mazes.cells_for(3) + 2, n=20)
+    direct = evaluate(load_trained(rec, results_dir=results_dir), larger, "mazes", iterations=4)
+    assert study.acc_per_iteration.iloc[-1] == direct and len(direct) == 4
+    kept = sorted((results_dir / "studies" / "larger-mazes").glob("*.json"))
+    assert len(kept) == len(configs)
+    kept[-1].write_text('{"acc_per_iteration": [12.5, 25.0, 37.5, 50.0]}')  # read, not redone
+    again = experiments.larger_mazes(configs, results_dir=results_dir)
+    assert again.acc_per_iteration.iloc[-1] == [12.5, 25.0, 37.5, 50.0]
+    longer = experiments.think_longer(again, "acc_per_iteration")
+    curves = np.array(again[(again.depth == 12) & again.recurrent].acc_per_iteration.tolist())
+    ff = np.mean([a[0] for a in again[(again.depth == 12) & ~again.recurrent].acc_per_iteration])
+    mean = curves.mean(0)
     assert longer.loc[12].to_dict() == pytest.approx({
-        "trained iterations": 2, "recurrent % at trained": rec[1], "best recurrent %": rec.max(),
-        "best at": int(np.argmax(rec)) + 1, "feed-forward %": ff})
+        "trained iterations": 2, "recurrent % at trained": mean[1], "best recurrent %": mean.max(),
+        "best at": int(np.argmax(mean)) + 1, "feed-forward %": ff})
 
 
 def test_parameter_counts_one_row_per_depth(configs, trained):
@@ -136,8 +153,9 @@ def test_a_bar_per_model_when_a_person_watches_and_none_in_batch(monkeypatch, se
     monkeypatch.setattr(sys, "stderr", _Stream(tty))
     seen = []
     monkeypatch.setattr(trainer, "train", lambda config, **kw: seen.append(kw["progress"]) or
-                        {"family": "maze", "depth": 8, "recurrent": True, "seed": 0,
-                         "test_acc": 1.0, "train_acc": 1.0, "seconds": 0.0})
+                        {"name": config.name(), "finished": True, "config": config.to_dict(),
+                         "metrics": {"test_acc": 1.0, "train_acc": 1.0, "seconds": 0.0},
+                         "provenance": {}})
     experiments.run_all([TrainConfig.from_dict(TINY)], log=None)
     assert seen == [expected]
 

@@ -382,9 +382,9 @@ def test_papermill_output_that_does_not_read_back_fails_that_notebook_only(tmp_p
 # --------------------------------------------------------------------------- a real run
 def metrics(record):
     """What a run computed (timings and provenance aside), to compare bitwise."""
-    keys = ("parameters", "train_acc", "test_acc", "test_acc_per_iteration", "larger_mazes")
-    return ({k: record[k] for k in keys},
-            [(h["loss"], h["train_acc"], h["lr"]) for h in record["history"]])
+    keys = ("parameters", "train_acc", "test_acc", "test_acc_per_iteration")
+    return ({k: record["metrics"][k] for k in keys},
+            [(h["loss"], h["train_acc"], h["lr"]) for h in record["metrics"]["history"]])
 
 
 @pytest.fixture(scope="module")
@@ -405,7 +405,7 @@ def test_a_damaged_record_is_re_evaluated_from_the_checkpoint(tmp_path, damage, 
     err = capsys.readouterr().err
     assert str(record) in err and "re-evaluating the run from its last checkpoint" in err
     assert metrics(again) == clean_run
-    assert T.results.read_record(record)["test_acc"] == again["test_acc"]
+    assert T.results.read_record(record)["metrics"]["test_acc"] == again["metrics"]["test_acc"]
 
 
 def test_a_damaged_record_without_checkpoints_trains_again(tmp_path, clean_run, capsys):
@@ -522,4 +522,4 @@ def test_a_kept_record_without_weights_trains_them_again_for_load_trained(tmp_pa
     assert "training it again for its weights" in capsys.readouterr().out
     assert (tmp_path / "runs" / f"{config.name()}.json").read_bytes() == record
     again = T.evaluate(net, T.make_data(config, torch.device("cpu"))[1], "mazes")
-    assert again == clean_run[0]["test_acc_per_iteration"]
+    assert again == clean_run[0]["metrics"]["test_acc_per_iteration"]

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from recur import losses, results, train as T
+from recur.checkpoints import load_checkpoint
 from recur.config import TrainConfig
 from recur.profiles import make_config
 
@@ -26,15 +27,15 @@ def test_resume_is_bitwise_exact(tmp_path):
     config = tiny()
     straight = T.train(config, results_dir=tmp_path / "a", progress="none")
     stopped = T.train(config, results_dir=tmp_path / "b", progress="none", stop_after=1)
-    assert stopped["finished"] is False and stopped["epochs_done"] == 1
+    assert stopped["finished"] is False and stopped["metrics"]["epochs_done"] == 1
     assert not list((tmp_path / "b" / "runs").glob("*.json"))  # no record for an unfinished run
     resumed = T.train(config, results_dir=tmp_path / "b", progress="none")
-    a = T.load_checkpoint(tmp_path / "a" / "checkpoints" / f"{config.name()}.pt")
-    b = T.load_checkpoint(tmp_path / "b" / "checkpoints" / f"{config.name()}.pt")
+    a = load_checkpoint(tmp_path / "a" / "checkpoints" / f"{config.name()}.pt")
+    b = load_checkpoint(tmp_path / "b" / "checkpoints" / f"{config.name()}.pt")
     for name, tensor in a["model"].items():
         assert torch.equal(tensor, b["model"][name]), name
-    assert straight["history"][-1]["loss"] == resumed["history"][-1]["loss"]
-    assert straight["test_acc_per_iteration"] == resumed["test_acc_per_iteration"]
+    assert straight["metrics"]["history"][-1]["loss"] == resumed["metrics"]["history"][-1]["loss"]
+    assert straight["metrics"]["test_acc_per_iteration"] == resumed["metrics"]["test_acc_per_iteration"]
     # a finished run is not trained again: its record comes back
     again = T.train(config, results_dir=tmp_path / "b", progress="none")
     assert again == resumed
@@ -50,11 +51,11 @@ def test_malicious_checkpoint_is_refused(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"format": 1, "model": Payload()}, path)
     with pytest.raises(ValueError, match="refusing to load"):
-        T.load_checkpoint(path)
+        load_checkpoint(path)
     assert not marker.exists()
     torch.save({"just": "a dict"}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a recur checkpoint"):
-        T.load_checkpoint(tmp_path / "other.pt")
+        load_checkpoint(tmp_path / "other.pt")
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
@@ -70,7 +71,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
     monkeypatch.setitem(losses.OBJECTIVES, "mazes", (poisoned, correct))
     with pytest.raises(FloatingPointError, match=r"became nan in epoch 2.*after epoch 1"):
         T.train(config, results_dir=tmp_path, progress="none")
-    state = T.load_checkpoint(tmp_path / "checkpoints" / f"{config.name()}.pt")
+    state = load_checkpoint(tmp_path / "checkpoints" / f"{config.name()}.pt")
     assert state["epoch"] == 1 and all(torch.isfinite(t).all() for t in state["model"].values())
     assert not list((tmp_path / "runs").glob("*.json")) if (tmp_path / "runs").exists() else True
 
@@ -112,12 +113,13 @@ def test_maze_loss_and_accuracy_ignore_walls():
 
 def test_run_record_and_tables(tmp_path):
     record = T.train(tiny(epochs=1), results_dir=tmp_path, progress="none")
-    for key in ("config", "profile", "seed", "parameters", "train_acc", "test_acc",
-                "test_acc_per_iteration", "epochs", "seconds", "samples_per_s", "device",
-                "git_commit", "torch", "larger_mazes"):
-        assert key in record, key
-    assert len(record["test_acc_per_iteration"]) == record["iterations"] + 2
-    assert record["test_acc"] == record["test_acc_per_iteration"][record["iterations"] - 1]
+    assert set(record) == set(results.RECORD_KEYS)
+    assert record["config"] == tiny(epochs=1).to_dict()
+    assert set(record["metrics"]) == set(results.METRICS)
+    assert {"device", "bf16", "git_commit", "torch"} <= set(record["provenance"])
+    m = record["metrics"]
+    assert len(m["test_acc_per_iteration"]) == m["iterations"] + 2
+    assert m["test_acc"] == m["test_acc_per_iteration"][m["iterations"] - 1]
     T.train(tiny(epochs=1, recurrent=False), results_dir=tmp_path, progress="none")
     df = results.table(tmp_path)
     assert len(df) == 2 and {"experiment", "family", "dataset", "recurrent", "depth", "width",
@@ -140,7 +142,7 @@ def test_classification_on_digits_scores_what_an_independent_count_gives(tmp_pat
     from recur import data
     config = make_config("quick", "classification", family="convnet", recurrent=True, depth=5,
                          epochs=5, n_train=512, n_test=100, device="cpu", precision="fp32")
-    record = T.train(config, results_dir=tmp_path, progress="none")
+    m = T.train(config, results_dir=tmp_path, progress="none")["metrics"]
     net = T.load_trained(config, results_dir=tmp_path)
     x, y = data.tensors("digits", "test")  # the config's subset: a seeded permutation's first 100
     keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(config.seed))[:100]
@@ -148,10 +150,10 @@ def test_classification_on_digits_scores_what_an_independent_count_gives(tmp_pat
     with torch.no_grad():
         per_iteration = [100.0 * float((net(x, iterations=k).argmax(1) == y).float().mean())
                          for k in (1, 2)]  # depth 5 = 2 iterations
-    assert record["test_acc_per_iteration"] == pytest.approx(per_iteration, abs=1e-3)
-    assert record["test_acc"] == record["test_acc_per_iteration"][1]
-    assert record["history"][-1]["loss"] < record["history"][0]["loss"]
-    assert record["test_acc"] > 40  # chance is 10%
+    assert m["test_acc_per_iteration"] == pytest.approx(per_iteration, abs=1e-3)
+    assert m["test_acc"] == m["test_acc_per_iteration"][1]
+    assert m["history"][-1]["loss"] < m["history"][0]["loss"]
+    assert m["test_acc"] > 40  # chance is 10%
 
 
 def test_bad_configs_fail_before_any_work():
@@ -217,8 +219,9 @@ def test_imagenet_folder_trains_through_the_same_trainer(tmp_path):
                          channels_last=False)
     import recur.train as T2
     record = T2.train(config, results_dir=tmp_path / "r", progress="none", data_root=tmp_path / "data")
-    assert record["dataset"] == "imagenet" and len(record["history"]) == 1
-    assert record["iterations"] == (2, 3, 5, 2)
+    m = record["metrics"]
+    assert record["config"]["dataset"] == "imagenet" and len(m["history"]) == 1
+    assert m["iterations"] == (2, 3, 5, 2)
     # the score is a plain count over the validation folder with the saved weights
     from torchvision import transforms as TF
     from torchvision.datasets import ImageFolder
@@ -231,8 +234,8 @@ def test_imagenet_folder_trains_through_the_same_trainer(tmp_path):
     net = T2.load_trained(config, results_dir=tmp_path / "r")
     with torch.no_grad():
         expected = 100.0 * float((net(x).argmax(1) == y).float().mean())
-    assert record["test_acc"] == pytest.approx(expected, abs=1e-3)
-    assert record["train_acc"] == record["history"][-1]["train_acc"]  # no second pass
+    assert m["test_acc"] == pytest.approx(expected, abs=1e-3)
+    assert m["train_acc"] == m["history"][-1]["train_acc"]  # no second pass
 
 
 PAPER_CLASSIFICATION = [(f, d) for f in ("mlp", "convnet", "resnet", "resnet_bn", "resnet18")
