@@ -1,32 +1,75 @@
-"""What a run found, claim by claim: the paper's figure or direction, ours, and whether it
-held at the resolution this run has.
+"""What a run found, claim by claim, decided by one stated rule (:func:`how_we_decide`).
 
-The notebooks end with a "What we found" cell built from these functions, so their
-conclusions are computed from the run, never typed.  Resolution: a difference counts only
-when it exceeds two standard errors, where an accuracy's standard error is the larger of
-the spread over seeds (std / sqrt(seeds)) and the binomial error of a test set of
-``n_test`` examples (sqrt(p (1 - p) / n_test / seeds)): with one seed, or seeds that happen
-to agree, the test set's size still limits what can be told apart.  A study run with one
-seed can pass ``sd``, the seed-to-seed standard deviation measured where there were seeds
-(:func:`seed_spread`), so that its single runs are not read more precisely than seeds allow.
+Every claim compares two sets of runs through a *gap* (e.g. recurrent minus feed-forward
+accuracy, in points) and its 90 % confidence interval from Student's t:
+
+- runs of the two sides that share a seed are paired (a seed fixes the data, the test set
+  and the initial draw of both), so the gap's spread is the spread of the per-seed gaps,
+  with ``seeds - 1`` degrees of freedom; otherwise Welch's interval;
+- where every seed is scored on the same test set (the digits), that test set's binomial
+  error is not in the seeds' spread: it is added once, not divided by the seeds;
+- a study run with one seed borrows the spread of per-seed gaps measured where there were
+  seeds (:func:`gap_spread`, pooled over depths), with its degrees of freedom.
+
+*Same* claims (two forms, or two models, reach the same accuracy) are equivalence tests
+with a margin δ declared in :data:`recur.paper.MARGINS`: **reproduced** when the interval
+lies inside ±δ (two one-sided tests at 5 %), **not reproduced** when it lies wholly beyond
+±δ (the gap exceeds δ with 95 % confidence), otherwise **inconclusive**, with the number of
+seeds that would decide it at the observed gap and spread.  *Direction* claims (rises with
+depth, larger mazes are harder) are reproduced when the interval excludes zero on the
+paper's side, not reproduced when it excludes zero on the other side, else inconclusive.
+A claim over several depths is reproduced when every depth is, not reproduced when any is.
+Facts that hold by construction (parameter counts, perfect mazes) are not findings: they
+are listed apart (:class:`Fact`, :func:`construction_report`).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
-from recur.results import summarise
+from recur.forms import FORMS
 
-UNRESOLVED_SE = 5.0  # points: a gap this uncertain is not evidence either way
-CEILING = 95.0  # %: where every model is at least this good, agreement is weak evidence
-REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_HERE = ("reproduced", "partly", "not reproduced",
-                                                "not run in this profile")
-NOT_RESOLVED = "not resolved"  # the run cannot tell: its standard errors are too large
-
-
+CONFIDENCE = 0.90  # two-sided interval; each one-sided test at (1 - CONFIDENCE) / 2 = 5 %
+MAX_SEEDS = 100  # "seeds to decide" beyond this reads "more than 100"
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_HERE = (
+    "reproduced", "not reproduced", "inconclusive", "not run in this profile")
 HEADER = "| claim | paper | this run | verdict |"  # how a findings table begins (the runner looks for it)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A gap (points, or any unit) with its interval at :data:`CONFIDENCE`."""
+
+    estimate: float
+    se: float
+    df: float
+    n: int  # seeds (pairs) behind it
+    sd: float  # spread of one seed's gap (for how many seeds would decide)
+    shared_var: float = 0.0  # a shared test set's variance, counted once
+
+    @property
+    def half_width(self) -> float:
+        if not self.df > 0 or not math.isfinite(self.se):
+            return math.inf
+        return float(stats.t.ppf(1 - (1 - CONFIDENCE) / 2, self.df)) * self.se
+
+    @property
+    def low(self) -> float:
+        return self.estimate - self.half_width
+
+    @property
+    def high(self) -> float:
+        return self.estimate + self.half_width
+
+    def text(self, unit: str = "") -> str:
+        hw = self.half_width
+        interval = (f"[{self.low:+.2f}, {self.high:+.2f}]{unit}" if math.isfinite(hw)
+                    else "no interval (one seed, no spread to borrow)")
+        return f"{self.estimate:+.2f}{unit}, {CONFIDENCE:.0%} CI {interval}, n={self.n}"
 
 
 @dataclass(frozen=True)
@@ -34,199 +77,305 @@ class Finding:
     claim: str  # the paper's claim, in words
     paper: str  # the paper's figure or direction
     ours: str  # this run's numbers
-    verdict: str  # one of REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_HERE
-    why: str = ""  # what limits the verdict, or why a claim may not hold here
+    verdict: str  # REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE or NOT_HERE
+    why: str = ""  # what decides or limits the verdict
 
 
-def binomial_se(acc: float, n_test: int, seeds: int = 1) -> float:
-    """Standard error (points) of a mean accuracy ``acc`` (%) over ``seeds`` runs, each
-    scored on ``n_test`` examples, from the test set's size alone."""
+@dataclass(frozen=True)
+class Fact:
+    """A property that holds by construction, checked (not a finding about training)."""
+
+    claim: str
+    checked: str
+    holds: bool
+
+
+# --------------------------------------------------------------------------- intervals
+def binomial_var(acc: float, n_test: int) -> float:
+    """Variance (points²) of an accuracy ``acc`` (%) measured on ``n_test`` examples."""
     p = min(max(acc / 100.0, 0.0), 1.0)
-    return 100.0 * math.sqrt(p * (1 - p) / (n_test * max(seeds, 1)))
+    return 1e4 * p * (1 - p) / n_test
 
 
-def seed_spread(runs: pd.DataFrame, by=("recurrent", "depth"), value: str = "test_acc") -> float:
-    """The seed-to-seed standard deviation of one run's accuracy, pooled over the groups
-    that have two or more seeds (the root of their mean variance); NaN if none has."""
-    var = runs.groupby(list(by))[value].var().dropna()
-    return float(var.mean() ** 0.5) if len(var) else float("nan")
+def gap(a: pd.Series, b: pd.Series, *, shared_test: int | None = None,
+        pooled: tuple[float, float] | None = None) -> Gap:
+    """``mean(a) - mean(b)``, where ``a`` and ``b`` are per-seed values indexed by seed.
+
+    Same seeds on both sides: paired.  Otherwise Welch.  ``shared_test``: the size of the
+    one test set every seed was scored on (its binomial error is added once).  ``pooled``:
+    ``(sd, df)`` of one seed's gap, used instead of this gap's own spread (one seed)."""
+    a, b = a.astype(float), b.astype(float)
+    shared = (binomial_var(a.mean(), shared_test) + binomial_var(b.mean(), shared_test)
+              if shared_test else 0.0)
+    paired = len(a) == len(b) and set(a.index) == set(b.index)
+    if paired:
+        d = a - b.reindex(a.index)
+        n = len(d)
+        sd, df = (pooled if pooled is not None else
+                  (float(d.std(ddof=1)) if n > 1 else math.nan, n - 1))
+        se = math.sqrt(sd ** 2 / n + shared) if math.isfinite(sd) else math.inf
+        return Gap(float(d.mean()), se, df, n, sd, shared)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    if len(a) < 2 or len(b) < 2:
+        return Gap(float(a.mean() - b.mean()), math.inf, 0, min(len(a), len(b)), math.nan, shared)
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb else 1e9
+    sd = math.sqrt((a.var(ddof=1) + b.var(ddof=1)))  # one seed of each side
+    return Gap(float(a.mean() - b.mean()), math.sqrt(va + vb + shared), df,
+               min(len(a), len(b)), sd, shared)
 
 
-def accuracy(runs: pd.DataFrame, by, n_test: int, value: str = "test_acc",
-             sd: float | None = None) -> pd.DataFrame:
-    """Mean accuracy per group with its standard error: the larger of the seeds', the
-    test set's and, given ``sd``, sd / sqrt(seeds) (module docstring)."""
-    s = summarise(runs, by=tuple(by), value=value)
-    floor = [0.0 if sd is None or sd != sd else sd / math.sqrt(n) for n in s["n"]]
-    s["se"] = [max(se, binomial_se(m, n_test, n), f)
-               for m, se, n, f in zip(s["mean"], s["se"], s["n"], floor)]
-    return s
+def gap_spread(runs: pd.DataFrame, by: str = "depth", value: str = "test_acc") -> tuple:
+    """The spread of one seed's recurrent-minus-feed-forward gap, pooled over the groups
+    ``by`` with two or more seeds: ``(sd, degrees of freedom)``; ``(nan, 0)`` if none."""
+    ss, df = 0.0, 0
+    for _, g in runs.groupby(by):
+        d = _per_seed(g, True, value) - _per_seed(g, False, value)
+        d = d.dropna()
+        if len(d) > 1:
+            ss += float(((d - d.mean()) ** 2).sum())
+            df += len(d) - 1
+    return (math.sqrt(ss / df), df) if df else (math.nan, 0)
 
 
-def forms(runs: pd.DataFrame, n_test: int, by=("depth",), value: str = "test_acc",
-          sd: float | None = None) -> pd.DataFrame:
-    """Feed-forward against recurrent per group (e.g. depth): both means and standard
-    errors, the gap (recurrent minus feed-forward), its standard error and whether
-    |gap| <= 2 se."""
-    s = accuracy(runs, list(by) + ["recurrent"], n_test, value, sd)
-    ff = s[~s.recurrent.astype(bool)].set_index(list(by))
-    rec = s[s.recurrent.astype(bool)].set_index(list(by))
-    out = pd.DataFrame({"feed-forward": ff["mean"], "recurrent": rec["mean"],
-                        "se feed-forward": ff["se"], "se recurrent": rec["se"]}).dropna()
-    out["gap"] = out["recurrent"] - out["feed-forward"]
-    out["se"] = (out["se feed-forward"] ** 2 + out["se recurrent"] ** 2).pow(0.5)
-    out["within 2 se"] = out["gap"].abs() <= 2 * out["se"]
-    return out
+def _per_seed(runs: pd.DataFrame, recurrent: bool, value: str = "test_acc") -> pd.Series:
+    rows = runs[runs.recurrent.astype(bool) == recurrent]
+    return rows.groupby("seed")[value].mean()
 
 
-def difference(a: float, a_se: float, b: float, b_se: float) -> tuple[float, float, str]:
-    """``a - b``, its standard error and the direction it supports: "higher", "lower",
-    or "no difference" (within two standard errors)."""
-    d, se = a - b, math.hypot(a_se, b_se)
-    return d, se, ("no difference" if abs(d) <= 2 * se else "higher" if d > 0 else "lower")
+# --------------------------------------------------------------------------- verdicts
+def equivalence(g: Gap, margin: float) -> str:
+    """REPRODUCED inside ±margin, NOT_REPRODUCED wholly beyond it, else INCONCLUSIVE."""
+    if -margin < g.low and g.high < margin:
+        return REPRODUCED
+    if g.low > margin or g.high < -margin:
+        return NOT_REPRODUCED
+    return INCONCLUSIVE
 
 
-def share_verdict(held: int, total: int) -> str:
-    """All held: reproduced; at least half: partly; fewer: not reproduced."""
-    if total == 0:
-        return NOT_HERE
-    return REPRODUCED if held == total else PARTLY if 2 * held >= total else NOT_REPRODUCED
+def direction(g: Gap, sign: int = 1) -> str:
+    """REPRODUCED when the interval excludes zero on the side ``sign``, NOT_REPRODUCED on
+    the other side, else INCONCLUSIVE."""
+    low, high = (g.low, g.high) if sign > 0 else (-g.high, -g.low)
+    return REPRODUCED if low > 0 else NOT_REPRODUCED if high < 0 else INCONCLUSIVE
 
 
-def forms_agree(runs: pd.DataFrame, n_test: int, label: str, value: str = "test_acc",
-                sd: float | None = None) -> Finding:
-    """The paper's central claim for one family or task: at every effective depth the two
-    forms reach the same accuracy.  Depths with one module are left out (there the two
-    forms are one net); depths whose gap has a standard error above ``UNRESOLVED_SE``
-    count as not resolved, naming the form whose seeds disagree."""
-    claim = f"{label}: recurrent ≈ feed-forward at equal effective depth"
-    t = forms(runs, n_test, value=value, sd=sd)
-    one = runs.recurrent.astype(bool) & (runs["iterations"] == 1 if "iterations" in runs else False)
-    same_net = sorted(set(runs.loc[one, "depth"]) & set(t.index))  # one module: one net, two names
-    t = t.drop(index=same_net)
-    left_out = (f" (depth {', '.join(map(str, same_net))} left out: one module, the same net in "
-                f"both forms)" if same_net else "")
-    if t.empty:
-        return Finding(claim, "curves on top of each other", "no depth with two or more modules"
-                       + left_out, NOT_HERE)
-    resolved = t["se"] <= UNRESOLVED_SE
-    held = int((t["within 2 se"] & resolved).sum())
-    worst = t["gap"].abs().idxmax()
-    ours = ((f"{held} of {int(resolved.sum())} resolved depths within 2 s.e." if resolved.any() else "no depth resolved")
-            + f"; largest gap (rec. - FF) "
-            f"{t.loc[worst, 'gap']:+.1f} ± {t.loc[worst, 'se']:.1f} points at depth {worst}{left_out}")
-    why = [f"not resolved at depth {d}: s.e. of the gap {t.loc[d, 'se']:.1f} points "
-           f"(feed-forward {t.loc[d, 'se feed-forward']:.1f}, recurrent {t.loc[d, 'se recurrent']:.1f})"
-           for d in t.index[~resolved]]
-    lowest = min(t["feed-forward"].min(), t["recurrent"].min())
-    if lowest >= CEILING:
-        why.append(f"every accuracy is {lowest:.1f}% or more: near the ceiling, weak evidence")
-    verdict = share_verdict(held, int(resolved.sum())) if resolved.any() else NOT_RESOLVED
-    return Finding(claim, "curves on top of each other", ours, verdict, "; ".join(why))
+def seeds_to_decide(g: Gap, margin: float | None = None) -> int | None:
+    """The fewest seeds (paired runs) at which the observed gap and per-seed spread would
+    decide the claim (equivalence with ``margin``, else direction); None if no number up to
+    :data:`MAX_SEEDS` would (e.g. the shared test set's error alone is too large)."""
+    if not math.isfinite(g.sd):
+        return None
+    for n in range(2, MAX_SEEDS + 1):
+        trial = Gap(g.estimate, math.sqrt(g.sd ** 2 / n + g.shared_var), n - 1, n, g.sd,
+                    g.shared_var)
+        decided = (equivalence(trial, margin) if margin is not None else direction(trial))
+        if decided != INCONCLUSIVE:
+            return n
+    return None
 
 
-def same_trend(runs: pd.DataFrame, n_test: int, label: str, value: str = "test_acc",
-               sd: float | None = None) -> Finding:
-    """Whether both forms change by the same amount from the shallowest to the deepest
-    depth (the two changes within two standard errors of each other): the paper's two
-    curves share their shape, whether it rises or not (Fig. 2)."""
-    s = accuracy(runs, ["recurrent", "depth"], n_test, value, sd).set_index(["recurrent", "depth"])
-    change = {}
-    for rec in (False, True):
-        d = s.loc[rec]
-        lo, hi = d.index.min(), d.index.max()
-        change[rec] = difference(d.loc[hi, "mean"], d.loc[hi, "se"], d.loc[lo, "mean"], d.loc[lo, "se"])[:2]
-    gap, se = change[True][0] - change[False][0], math.hypot(change[True][1], change[False][1])
-    claim = f"{label}: both forms change the same way with depth"
-    ours = (f"from depth {lo} to {hi}: feed-forward {change[False][0]:+.1f} ± {change[False][1]:.1f}, "
-            f"recurrent {change[True][0]:+.1f} ± {change[True][1]:.1f} points")
-    if se > UNRESOLVED_SE:
-        return Finding(claim, "same shape of curve", ours, NOT_RESOLVED,
-                       f"s.e. of the difference {se:.1f} points")
-    return Finding(claim, "same shape of curve", ours, REPRODUCED if abs(gap) <= 2 * se else NOT_REPRODUCED)
+def _undecided(gaps: dict, margin: float | None) -> str:
+    """For the undecided groups: how many seeds would decide each, or that none would."""
+    need = {k: seeds_to_decide(g, margin) for k, g in gaps.items()}
+    parts = []
+    some = {k: n for k, n in need.items() if n is not None}
+    if some:
+        have = sorted({g.n for g in gaps.values()})
+        parts.append("seeds that would decide it at the observed gap and spread: "
+                     + ", ".join(f"{k}: {n}" for k, n in some.items())
+                     + f" (here {', '.join(map(str, have))})")
+    never = [k for k, n in need.items() if n is None]
+    if never:
+        shared = any(gaps[k].shared_var for k in never)
+        parts.append(f"no number of seeds up to {MAX_SEEDS} would decide {', '.join(never)}"
+                     + (": the shared test set's error alone is wider than the margin; a "
+                        "larger or per-seed test set would" if shared else ""))
+    return "; ".join(parts)
 
 
-def rises_with_depth(runs: pd.DataFrame, n_test: int, label: str, value: str = "test_acc",
-                     sd: float | None = None) -> Finding:
-    """Accuracy at the deepest depth against the shallowest, for each form."""
-    s = accuracy(runs, ["recurrent", "depth"], n_test, value, sd).set_index(["recurrent", "depth"])
-    parts, held = [], 0
-    for rec in sorted(set(s.index.get_level_values(0))):
-        d = s.loc[rec]
-        lo, hi = d.index.min(), d.index.max()
-        diff, se, direction = difference(d.loc[hi, "mean"], d.loc[hi, "se"],
-                                         d.loc[lo, "mean"], d.loc[lo, "se"])
-        held += direction == "higher"
-        parts.append(f"{'recurrent' if rec else 'feed-forward'} {d.loc[lo, 'mean']:.1f} → "
-                     f"{d.loc[hi, 'mean']:.1f} (depth {lo} → {hi}, {diff:+.1f} ± {se:.1f})")
-    return Finding(f"{label}: accuracy rises with effective depth", "rises", "; ".join(parts),
-                   share_verdict(held, len(parts)))
+def combine(verdicts: dict) -> tuple[str, str]:
+    """A claim over several groups (e.g. depths): reproduced when every group is, not
+    reproduced when any is, else inconclusive; with the groups that decided it."""
+    if not verdicts:
+        return NOT_HERE, ""
+    bad = [str(k) for k, v in verdicts.items() if v == NOT_REPRODUCED]
+    open_ = [str(k) for k, v in verdicts.items() if v == INCONCLUSIVE]
+    if bad:
+        return NOT_REPRODUCED, "not reproduced at " + ", ".join(bad)
+    if open_:
+        return INCONCLUSIVE, "inconclusive at " + ", ".join(open_)
+    return REPRODUCED, ""
 
 
-def higher(a: pd.DataFrame, b: pd.DataFrame, n_test: int, claim: str, *, paper: str,
-           names=("a", "b"), by=("recurrent", "depth"), value: str = "test_acc",
-           sd: float | None = None) -> Finding:
-    """In how many groups (default: form and depth) ``a``'s runs beat ``b``'s beyond two
-    standard errors: all, reproduced; at least half, partly."""
-    sa = accuracy(a, list(by), n_test, value, sd).set_index(list(by))
-    sb = accuracy(b, list(by), n_test, value, sd).set_index(list(by))
-    common = sa.index.intersection(sb.index)
-    diffs = [difference(sa.loc[k, "mean"], sa.loc[k, "se"], sb.loc[k, "mean"], sb.loc[k, "se"])
-             for k in common]
-    held = sum(d[2] == "higher" for d in diffs)
-    mean_gap = sum(d[0] for d in diffs) / len(diffs) if diffs else float("nan")
-    lower = sum(d[2] == "lower" for d in diffs)
-    ours = (f"{names[0]} above {names[1]} beyond 2 s.e. in {held} of {len(diffs)} "
-            f"(form, depth) pairs, below in {lower}; mean gap {mean_gap:+.1f} points")
-    if diffs and held == lower == 0:
-        return Finding(claim, paper, ours, NOT_RESOLVED, "every difference within 2 s.e.")
-    return Finding(claim, paper, ours, share_verdict(held, len(diffs)))
+# --------------------------------------------------------------------------- claims
+def _decide_each(gaps: dict, margin: float | None, sign: int = 1) -> tuple[str, str]:
+    """Each group's verdict, combined; ``why`` names the deciding groups and, for the
+    inconclusive ones, how many seeds would decide them."""
+    verdicts = {k: equivalence(g, margin) if margin is not None else direction(g, sign)
+                for k, g in gaps.items()}
+    verdict, why = combine(verdicts)
+    open_ = {k: g for k, g in gaps.items() if verdicts[k] == INCONCLUSIVE}
+    if verdict == INCONCLUSIVE:
+        why = _undecided(open_, margin)
+    return verdict, why
 
 
-def similar_accuracy(a: pd.DataFrame, b: pd.DataFrame, n_test: int, claim: str, *, paper: str,
-                     names=("a", "b"), value: str = "test_acc", why: str = "") -> Finding:
-    """Two models' runs (over seeds) against each other: reproduced when their mean
-    accuracies are within two standard errors.  ``why``: what may explain a difference."""
-    (ma, sa), (mb, sb) = (accuracy(r.assign(model=0), ["model"], n_test, value)[["mean", "se"]].iloc[0]
-                          for r in (a, b))
-    d, se, direction = difference(ma, sa, mb, sb)
-    ours = (f"{names[0]} {ma:.2f} ± {sa:.2f}, {names[1]} {mb:.2f} ± {sb:.2f}: "
-            f"gap {d:+.2f} ± {se:.2f} points")
-    if direction == "no difference":
-        return Finding(claim, paper, ours, REPRODUCED)
-    return Finding(claim, paper, ours, NOT_REPRODUCED if abs(d) > 2.0 else PARTLY,
-                   f"{names[0]} {direction} than {names[1]} beyond the noise" + (f"; {why}" if why else ""))
+def forms_agree(runs: pd.DataFrame, label: str, *, margin: float,
+                shared_test: int | None = None, pooled: tuple | None = None,
+                value: str = "test_acc") -> Finding:
+    """The central claim: at every effective depth the two forms reach the same accuracy,
+    within ``margin`` points.  Depths where the recurrent net has one module are left out
+    (there the two forms are one net)."""
+    claim = f"{label}: recurrent ≈ feed-forward at equal effective depth (±{margin:g} pt)"
+    one = runs.recurrent.astype(bool) & (runs.get("iterations") == 1)
+    same_net = sorted(set(runs.loc[one, "depth"]))
+    gaps = {f"depth {d}": gap(_per_seed(g, True, value), _per_seed(g, False, value),
+                              shared_test=shared_test, pooled=pooled)
+            for d, g in runs[~runs.depth.isin(same_net)].groupby("depth")
+            if g.recurrent.astype(bool).nunique() == 2}
+    if not gaps:
+        return Finding(claim, "curves on top of each other", "no depth with both forms",
+                       NOT_HERE)
+    ours = "; ".join(f"{k}: gap {g.text()}" for k, g in gaps.items())
+    verdict, why = _decide_each(gaps, margin)
+    return Finding(claim, "curves on top of each other", ours, verdict, why)
 
 
-def parameter_ratio(recurrent: int, feed_forward: int, paper: float, *, trained: float | None = None,
-                    claim: str = "with about a third of the parameters") -> Finding:
+def same_shape(runs: pd.DataFrame, label: str, *, margin: float,
+               shared_test: int | None = None, value: str = "test_acc") -> Finding:
+    """Both forms change the same way from each depth to the next: per step, the change of
+    the recurrent nets minus that of the feed-forward nets (paired by seed) within
+    ``margin`` points.  Uses every depth, not only the ends."""
+    claim = f"{label}: both forms change the same way with depth (±{margin:g} pt per step)"
+    depths = sorted(runs.depth.unique())
+    gaps = {}
+    for lo, hi in zip(depths, depths[1:]):
+        step = {rec: _per_seed(runs[runs.depth == hi], rec, value)
+                - _per_seed(runs[runs.depth == lo], rec, value) for rec in (False, True)}
+        g = gap(step[True].dropna(), step[False].dropna())
+        if shared_test:  # four accuracies on one test set
+            accs = [_per_seed(runs[runs.depth == d], r, value).mean()
+                    for d in (lo, hi) for r in (False, True)]
+            extra = sum(binomial_var(a, shared_test) for a in accs)
+            g = Gap(g.estimate, math.sqrt(g.se ** 2 + extra), g.df, g.n, g.sd, extra)
+        gaps[f"depth {lo} → {hi}"] = g
+    ours = "; ".join(f"{k}: {g.text()}" for k, g in gaps.items())
+    verdict, why = _decide_each(gaps, margin)
+    return Finding(claim, "same shape of curve", ours, verdict, why)
+
+
+def rises_with_depth(runs: pd.DataFrame, label: str, *, shared_test: int | None = None,
+                     value: str = "test_acc") -> Finding:
+    """For each form, accuracy at the deepest depth minus the shallowest (paired by seed)
+    is above zero."""
+    gaps = {}
+    for rec, form in FORMS.items():
+        rows = runs[runs.recurrent.astype(bool) == rec]
+        if rows.depth.nunique() < 2:
+            continue
+        lo, hi = rows.depth.min(), rows.depth.max()
+        gaps[f"{form} {lo} → {hi}"] = gap(_per_seed(rows[rows.depth == hi], rec, value),
+                                          _per_seed(rows[rows.depth == lo], rec, value),
+                                          shared_test=shared_test)
+    ours = "; ".join(f"{k}: {g.text(' pt')}" for k, g in gaps.items())
+    verdict, why = _decide_each(gaps, None)
+    return Finding(f"{label}: accuracy rises with effective depth", "rises", ours or "one depth",
+                   verdict if gaps else NOT_HERE, why)
+
+
+def higher(a: pd.DataFrame, b: pd.DataFrame, claim: str, *, paper: str, names=("a", "b"),
+           shared_test: int | None = None, pooled: tuple | None = None,
+           value: str = "test_acc") -> Finding:
+    """``a``'s runs above ``b``'s at every (form, depth) both have (paired by seed)."""
+    gaps = {}
+    for (rec, depth), ga in a.groupby([a.recurrent.astype(bool), "depth"]):
+        gb = b[(b.recurrent.astype(bool) == rec) & (b.depth == depth)]
+        if len(gb):
+            gaps[f"{FORMS[rec]} depth {depth}"] = gap(
+                ga.groupby("seed")[value].mean(), gb.groupby("seed")[value].mean(),
+                shared_test=shared_test, pooled=pooled)
+    ours = (f"{names[0]} − {names[1]}: " + "; ".join(f"{k}: {g.text(' pt')}"
+                                                      for k, g in gaps.items()))
+    verdict, why = _decide_each(gaps, None)
+    return Finding(claim, paper, ours if gaps else "nothing to compare",
+                   verdict if gaps else NOT_HERE, why)
+
+
+def same_accuracy(a: pd.DataFrame, b: pd.DataFrame, claim: str, *, paper: str, margin: float,
+                  names=("a", "b"), shared_test: int | None = None,
+                  value: str = "test_acc", why: str = "") -> Finding:
+    """Two models (over seeds, paired where the seeds match) within ``margin`` points."""
+    g = gap(a.groupby("seed")[value].mean(), b.groupby("seed")[value].mean(),
+            shared_test=shared_test)
+    ours = (f"{names[0]} {a[value].mean():.2f}, {names[1]} {b[value].mean():.2f}: "
+            f"gap {g.text(' pt')}")
+    verdict = equivalence(g, margin)
+    notes = [_undecided({"the gap": g}, margin)] if verdict == INCONCLUSIVE else []
+    return Finding(f"{claim} (±{margin:g} pt)", paper, ours, verdict,
+                   "; ".join(notes + [why] * bool(why)))
+
+
+# --------------------------------------------------------------------------- by construction
+def parameter_ratio(recurrent: int, feed_forward: int, paper: float, *,
+                    trained: float | None = None, tolerance: float = 0.05,
+                    claim: str = "with about a third of the parameters") -> Fact:
     """A parameter ratio (recurrent / feed-forward) at the paper's widths against the
-    paper's, within 5%; ``trained``: the ratio at the widths actually trained, reported."""
+    paper's, within ``tolerance`` (relative); ``trained``: the ratio at the widths trained."""
     ratio = recurrent / feed_forward
-    ours = f"{recurrent:,} / {feed_forward:,} = {ratio:.3f} at the paper's widths"
+    checked = (f"{recurrent:,} / {feed_forward:,} = {ratio:.3f} at the paper's widths "
+               f"(paper {paper:.2f})")
     if trained is not None:
-        ours += f"; {trained:.3f} at the widths trained here"
-    return Finding(claim, f"ratio {paper:.2f}", ours,
-                   REPRODUCED if abs(ratio / paper - 1) <= 0.05 else NOT_REPRODUCED)
+        checked += f"; {trained:.3f} at the widths trained here"
+    return Fact(claim, checked, abs(ratio / paper - 1) <= tolerance)
 
 
-def fewer_parameters(counts: pd.DataFrame, label: str) -> Finding:
+def fewer_parameters(counts: pd.DataFrame, label: str) -> Fact:
     """From ``recur.experiments.parameter_counts``: the recurrent count stays constant over
-    depth and falls below the feed-forward count at the deepest depth."""
+    depth and is at most the feed-forward count at the deepest depth."""
     c = counts.set_index("effective depth").sort_index()
     flat = c["recurrent params"].nunique() == 1
     ff, rec = c["feed-forward params"].iloc[-1], c["recurrent params"].iloc[-1]
-    ours = (f"recurrent {rec:,} at every depth, feed-forward {ff:,} at depth {c.index[-1]} "
-            f"(ratio {rec / ff:.2f})" if flat else f"recurrent counts vary: {sorted(set(c['recurrent params']))}")
-    return Finding(f"{label}: recurrent parameters do not grow with depth", "constant",
-                   ours, REPRODUCED if flat and rec <= ff else NOT_REPRODUCED)
+    checked = (f"recurrent {rec:,} at every depth, feed-forward {ff:,} at depth "
+               f"{c.index[-1]} (ratio {rec / ff:.2f})" if flat else
+               f"recurrent counts vary: {sorted(set(c['recurrent params']))}")
+    return Fact(f"{label}: recurrent parameters do not grow with depth", checked,
+                bool(flat and rec <= ff))
+
+
+# --------------------------------------------------------------------------- reports
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|")  # a "|" inside a cell would split it
 
 
 def report(findings) -> str:
     """The findings as a markdown table (for ``IPython.display.Markdown``)."""
     rows = [HEADER, "|---|---|---|---|"]
-    cell = lambda text: str(text).replace("|", "\\|")  # a "|" inside a cell would split it
     for f in findings:
-        verdict = f"**{f.verdict}**" + (f" ({cell(f.why)})" if f.why else "")
-        rows.append(f"| {cell(f.claim)} | {cell(f.paper)} | {cell(f.ours)} | {verdict} |")
+        verdict = f"**{f.verdict}**" + (f" ({_cell(f.why)})" if f.why else "")
+        rows.append(f"| {_cell(f.claim)} | {_cell(f.paper)} | {_cell(f.ours)} | {verdict} |")
     return "\n".join(rows)
+
+
+def construction_report(facts) -> str:
+    """Facts that hold by construction, as a markdown list ("Checked by construction")."""
+    return "\n".join(f"- {'holds' if f.holds else '**does not hold**'}: {f.claim} "
+                     f"({f.checked})" for f in facts)
+
+
+def how_we_decide(margins: dict | None = None) -> str:
+    """The decision rule in a short paragraph, generated from the constants used."""
+    from recur.paper import MARGINS
+
+    margins = MARGINS if margins is None else margins
+    listed = "; ".join(f"{name}: ±{m:g} ({reason})" for name, (m, reason) in margins.items())
+    return (f"**How we decide.** Each claim is a gap between two sets of runs, with its "
+            f"{CONFIDENCE:.0%} confidence interval from Student's t: runs that share a seed "
+            f"are paired (the spread of per-seed gaps, seeds − 1 degrees of freedom); where "
+            f"every seed is scored on the same test set, its binomial error is added once. "
+            f"A *same* claim is **reproduced** when the interval lies inside its margin ±δ "
+            f"(two one-sided tests at {(1 - CONFIDENCE) / 2:.0%}), **not reproduced** when it "
+            f"lies wholly beyond ±δ, and otherwise **inconclusive**, with the seeds that would "
+            f"decide it. A *direction* claim is reproduced when the interval excludes zero "
+            f"on the paper's side, not reproduced when it excludes zero on the other. A claim "
+            f"over several depths holds when every depth does and fails when any does. "
+            f"Margins, declared with the paper's numbers before looking at ours: {listed}.")

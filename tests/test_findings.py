@@ -1,149 +1,201 @@
-"""recur.findings: verdicts computed from run tables, checked against hand-computed values."""
+"""recur.findings: intervals and verdicts checked against scipy.stats and hand-computed
+values, and the committed runs that the rule must not call reproduced."""
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from recur import findings
+from recur import findings, paper, results
+from recur.findings import INCONCLUSIVE, NOT_HERE, NOT_REPRODUCED, REPRODUCED
+from recur.provenance import ROOT
 
 
 def _runs(rows):
     return pd.DataFrame(rows, columns=["recurrent", "depth", "seed", "test_acc"])
 
 
-def test_binomial_se_is_the_standard_error_of_a_proportion():
-    assert findings.binomial_se(90.0, 1000) == pytest.approx(100 * math.sqrt(0.9 * 0.1 / 1000))
-    assert findings.binomial_se(90.0, 1000, seeds=4) == pytest.approx(100 * math.sqrt(0.09 / 4000))
-    assert findings.binomial_se(100.0, 50) == 0.0
+A = pd.Series([91.2, 88.5, 90.1, 92.4, 89.0], index=range(5))
+B = pd.Series([90.0, 88.9, 89.2, 91.1, 88.1], index=range(5))
 
 
-def test_identical_seeds_still_have_the_test_sets_resolution():
-    # two seeds with the same accuracy: the spread over seeds is 0, the test set's is not
-    runs = _runs([(False, 8, 0, 50.0), (False, 8, 1, 50.0)])
-    s = findings.accuracy(runs, ["recurrent", "depth"], n_test=100)
-    assert s["se"].iloc[0] == pytest.approx(100 * math.sqrt(0.25 / 200))
+def test_paired_interval_is_scipys():
+    g = findings.gap(A, B)
+    ci = stats.ttest_rel(A, B).confidence_interval(confidence_level=0.90)
+    assert (g.low, g.high) == pytest.approx((ci.low, ci.high), rel=1e-12)
+    assert g.df == 4 and g.n == 5 and g.estimate == pytest.approx((A - B).mean())
 
 
-def test_forms_gap_and_its_standard_error():
-    runs = _runs([(False, 8, 0, 80.0), (False, 8, 1, 84.0), (True, 8, 0, 70.0), (True, 8, 1, 72.0),
-                  (False, 12, 0, 90.0), (False, 12, 1, 90.0), (True, 12, 0, 90.0), (True, 12, 1, 91.0)])
-    t = findings.forms(runs, n_test=10_000)
-    se_ff, se_rec = 4 / math.sqrt(2) / math.sqrt(2), 2 / math.sqrt(2) / math.sqrt(2)  # std / sqrt(n)
-    assert t.loc[8, "gap"] == pytest.approx(-11.0)
-    assert t.loc[8, "se"] == pytest.approx(math.hypot(se_ff, se_rec))
-    assert not t.loc[8, "within 2 se"] and t.loc[12, "within 2 se"]
-    f = findings.forms_agree(runs, 10_000, "mazes")
-    assert f.verdict == findings.PARTLY and "1 of 2 resolved depths" in f.ours and "depth 8" in f.ours
+def test_unpaired_interval_is_welchs():
+    b = B.iloc[:3].set_axis([10, 11, 12])  # other seeds: no pairing
+    g = findings.gap(A, b)
+    ci = stats.ttest_ind(A, b, equal_var=False).confidence_interval(confidence_level=0.90)
+    assert (g.low, g.high) == pytest.approx((ci.low, ci.high), rel=1e-9)
 
 
-def test_rises_with_depth_needs_more_than_noise():
-    rising = _runs([(r, d, s, acc) for r in (False, True) for s in (0, 1)
-                    for d, acc in ((8, 20.0 + s), (20, 90.0 + s))])
-    assert findings.rises_with_depth(rising, 1000, "x").verdict == findings.REPRODUCED
-    flat = _runs([(r, d, s, 90.0 + s) for r in (False, True) for s in (0, 1) for d in (8, 20)])
-    assert findings.rises_with_depth(flat, 1000, "x").verdict == findings.NOT_REPRODUCED
+def test_equivalence_is_two_one_sided_tests_at_five_percent():
+    d = A - B
+    for margin in (0.5, 1.0, 1.5, 2.0, 3.0):
+        lower = stats.ttest_1samp(d, -margin, alternative="greater").pvalue
+        upper = stats.ttest_1samp(d, margin, alternative="less").pvalue
+        tost = max(lower, upper) < 0.05
+        beyond = (stats.ttest_1samp(d, margin, alternative="greater").pvalue < 0.05 or
+                  stats.ttest_1samp(d, -margin, alternative="less").pvalue < 0.05)
+        verdict = findings.equivalence(findings.gap(A, B), margin)
+        assert verdict == (REPRODUCED if tost else NOT_REPRODUCED if beyond else INCONCLUSIVE)
+    assert findings.equivalence(findings.gap(A, B), 3.0) == REPRODUCED
+    assert findings.equivalence(findings.gap(A + 5, B), 1.0) == NOT_REPRODUCED
 
 
-def test_verdicts_and_report():
-    assert findings.share_verdict(3, 3) == findings.REPRODUCED
-    assert findings.share_verdict(2, 4) == findings.PARTLY
-    assert findings.share_verdict(1, 4) == findings.NOT_REPRODUCED
-    assert findings.difference(90, 1, 80, 1)[2] == "higher"
-    assert findings.difference(80, 3, 81, 3)[2] == "no difference"
-    text = findings.report([findings.Finding("c", "p", "o", findings.PARTLY, "why")])
-    assert text.splitlines()[2] == "| c | p | o | **partly** (why) |"
+def test_direction_is_a_one_sided_test_at_five_percent():
+    for shift in (-3.0, -0.4, 0.0, 0.4, 3.0):
+        d = A + shift - B
+        p_up = stats.ttest_1samp(d, 0, alternative="greater").pvalue
+        p_down = stats.ttest_1samp(d, 0, alternative="less").pvalue
+        expected = REPRODUCED if p_up < 0.05 else NOT_REPRODUCED if p_down < 0.05 else INCONCLUSIVE
+        assert findings.direction(findings.gap(A + shift, B)) == expected
 
 
-def test_similar_accuracy_and_parameter_findings():
-    a = _runs([(True, 19, s, 93.0 + s) for s in range(3)])
-    b = _runs([(False, 18, s, 97.0 + s) for s in range(3)])
-    f = findings.similar_accuracy(a, b, 360, "c", paper="p", names=("ours", "R18"))
-    assert f.verdict == findings.NOT_REPRODUCED and "gap -4.00" in f.ours
-    close = findings.similar_accuracy(a, _runs([(False, 18, s, 93.5 + s) for s in range(3)]), 360, "c", paper="p")
-    assert close.verdict == findings.REPRODUCED
-    third = findings.parameter_ratio(3_556_106, 11_172_810, 3.56 / 11.2, trained=0.128)
-    assert third.verdict == findings.REPRODUCED and "= 0.318" in third.ours and "0.128" in third.ours
-    assert findings.parameter_ratio(9, 10, 0.318).verdict == findings.NOT_REPRODUCED
-    counts = pd.DataFrame({"effective depth": [4, 8], "feed-forward params": [10, 20], "recurrent params": [10, 10]})
-    assert findings.fewer_parameters(counts, "x").verdict == findings.REPRODUCED
-    assert findings.fewer_parameters(counts.assign(**{"recurrent params": [10, 11]}), "x").verdict == findings.NOT_REPRODUCED
+def test_a_shared_test_sets_error_is_added_once():
+    g = findings.gap(A, B, shared_test=360)
+    var = (A.mean() * (100 - A.mean()) + B.mean() * (100 - B.mean())) / 360
+    assert g.se == pytest.approx(math.sqrt((A - B).var(ddof=1) / 5 + var))
+    # more seeds shrink the seeds' part, never the shared test set's
+    assert g.shared_var == pytest.approx(var)
 
 
-def test_higher_counts_groups_beyond_noise():
-    small = _runs([(r, d, 0, acc) for r in (False, True) for d, acc in ((8, 30.0), (20, 90.0))])
-    large = _runs([(r, d, 0, acc) for r in (False, True) for d, acc in ((8, 29.0), (20, 60.0))])
-    f = findings.higher(small, large, 1000, "larger mazes are harder", paper="p", names=("small", "large"))
-    assert f.verdict == findings.PARTLY and "2 of 4" in f.ours  # depth 8: 1 point is within noise
-    assert "mean gap +15.5" in f.ours
+def test_one_seed_borrows_a_pooled_spread_with_its_degrees_of_freedom():
+    runs = _runs([(r, d, s, 80 + d + r * (s % 2) * 2) for d in (8, 12) for r in (False, True)
+                  for s in range(3)])
+    sd, df = findings.gap_spread(runs)
+    per_seed = [0, 2, 0]  # recurrent − feed-forward per seed, at both depths
+    assert df == 4 and sd == pytest.approx(math.sqrt(2 * np.var(per_seed, ddof=0) * 3 / 4))
+    one = findings.gap(pd.Series([91.0], index=[0]), pd.Series([90.0], index=[0]),
+                       pooled=(sd, df))
+    t = stats.t.ppf(0.95, df)
+    assert (one.low, one.high) == pytest.approx((1 - t * sd, 1 + t * sd))
+    alone = findings.gap(pd.Series([91.0], index=[0]), pd.Series([90.0], index=[0]))
+    assert alone.half_width == math.inf and findings.equivalence(alone, 1.0) == INCONCLUSIVE
 
 
-def test_a_gap_the_seeds_cannot_resolve_does_not_count_as_agreement():
-    runs = _runs([(False, 10, 0, 60.0), (False, 10, 1, 90.0), (True, 10, 0, 90.0), (True, 10, 1, 95.0),
-                  (False, 8, 0, 95.0), (False, 8, 1, 95.5), (True, 8, 0, 95.2), (True, 8, 1, 95.4)])
-    f = findings.forms_agree(runs, 1000, "mlp")
-    assert f.verdict == findings.REPRODUCED and "not resolved at depth 10" in f.why  # judged where resolved
-    assert findings.forms_agree(runs[runs.depth == 10], 1000, "mlp").verdict == findings.NOT_RESOLVED
+def test_seeds_to_decide_is_the_fewest_that_decide():
+    g = findings.gap(A, B)
+    n = findings.seeds_to_decide(g, 1.5)
+    assert n is not None and n >= 2
+
+    def at(k):
+        return findings.Gap(g.estimate, g.sd / math.sqrt(k), k - 1, k, g.sd)
+
+    assert findings.equivalence(at(n), 1.5) != INCONCLUSIVE
+    assert n == 2 or findings.equivalence(at(n - 1), 1.5) == INCONCLUSIVE
+    # a gap equal to the margin can never be shown inside it
+    edge = findings.Gap(1.5, 0.5, 4, 5, 1.0)
+    assert findings.seeds_to_decide(edge, 1.5) is None
 
 
-def test_one_module_depths_are_left_out_of_the_comparison():
-    runs = _runs([(r, d, s, 50.0 + d + (5 * r if d == 12 else 0)) for r in (False, True) for d in (8, 12) for s in (0, 1)])
+def test_combining_depths():
+    assert findings.combine({8: REPRODUCED, 12: REPRODUCED})[0] == REPRODUCED
+    assert findings.combine({8: REPRODUCED, 12: INCONCLUSIVE}) == (INCONCLUSIVE,
+                                                                   "inconclusive at 12")
+    flat = _runs([(r, d, s, 50 + 3 * s * r) for r in (False, True) for d in (8, 12, 16)
+                  for s in range(2)])
+    f = findings.forms_agree(flat, "mazes", margin=1.0)
+    assert f.verdict == INCONCLUSIVE and "depth 12: " in f.why and "(here 2)" in f.why
+    assert findings.combine({8: INCONCLUSIVE, 12: NOT_REPRODUCED})[0] == NOT_REPRODUCED
+    assert findings.combine({})[0] == NOT_HERE
+
+
+def test_forms_agree_per_depth_and_one_module_depths_left_out():
+    rng = np.random.default_rng(0)
+    rows = [(r, d, s, 70 + d + rng.normal(0, 0.2) + (4 if r and d == 16 else 0))
+            for r in (False, True) for d in (8, 12, 16) for s in range(6)]
+    runs = _runs(rows)
     runs["iterations"] = [(d - 4) // 4 if r else None for r, d in zip(runs.recurrent, runs.depth)]
-    f = findings.forms_agree(runs, 100_000, "mazes")
-    assert "1 of 1" not in f.ours and "0 of 1 resolved depths" in f.ours and "depth 8 left out" in f.ours
-    assert f.verdict == findings.NOT_REPRODUCED
-    only = findings.forms_agree(runs[runs.depth == 8], 100_000, "mazes")
-    assert only.verdict == findings.NOT_HERE
+    f = findings.forms_agree(runs, "mazes", margin=1.0)
+    assert "depth 8" not in f.ours  # one module: the same net in both forms
+    assert f.verdict == NOT_REPRODUCED and "not reproduced at depth 16" in f.why
+    near = findings.forms_agree(runs[runs.depth < 16], "mazes", margin=1.0)
+    assert near.verdict == REPRODUCED
 
 
-def test_report_escapes_pipes_inside_cells():
-    text = findings.report([findings.Finding("median |r|", "p", "o", findings.REPRODUCED)])
-    import re
-
-    assert len(re.findall(r"(?<!\\)\|", text.splitlines()[2])) == 5  # four cells: five unescaped borders
-    assert "median \\|r\\|" in text
-
-
-def test_seed_spread_floors_single_seed_studies():
-    two = _runs([(False, 8, 0, 50.0), (False, 8, 1, 60.0), (True, 8, 0, 40.0), (True, 8, 1, 40.0)])
-    sd = findings.seed_spread(two)
-    assert sd == pytest.approx(math.sqrt((50.0 + 0.0) / 2))  # variances 50 and 0, pooled
-    one = _runs([(False, 20, 0, 80.0), (True, 20, 0, 70.0)])
-    assert not findings.forms(one, 100_000).loc[20, "within 2 se"]  # the test set alone: 10 points is a lot
-    assert findings.forms(one, 100_000, sd=sd).loc[20, "within 2 se"]  # but seeds differ by ~5 points
-
-
-def test_same_trend_compares_the_direction_of_both_forms():
-    both_fall = _runs([(r, d, s, acc - s) for r in (False, True) for s in (0, 1) for d, acc in ((3, 97.0), (10, 80.0))])
-    assert findings.same_trend(both_fall, 1000, "mlp").verdict == findings.REPRODUCED
-    split = _runs([(r, d, s, (97.0 if d == 3 else (80.0 if not r else 97.0)) - s) for r in (False, True)
-                   for s in (0, 1) for d in (3, 10)])
-    f = findings.same_trend(split, 1000, "mlp")
-    assert f.verdict == findings.NOT_REPRODUCED and "feed-forward -17.0" in f.ours and "recurrent +0.0" in f.ours
-    close = _runs([(r, d, s, (97.0 if d == 3 else 95.0 + 0.5 * r) - s) for r in (False, True) for s in (0, 1) for d in (3, 10)])
-    assert findings.same_trend(close, 1000, "convnet").verdict == findings.REPRODUCED  # -2.0 vs -1.5: the same
+def test_the_committed_mlp_at_depths_9_and_10_is_not_called_reproduced():
+    """Depth 9: feed-forward 86.7 ± 4.4, recurrent 95.1 ± 0.7; depth 10: 75.7 ± 14.6 vs
+    92.8 ± 3.3 (two seeds each, one shared test set of 360 digits)."""
+    runs = results.table(ROOT / "results" / "quick")
+    mlp = runs[(runs.family == "mlp") & (runs.dataset == "digits")]
+    assert len(mlp) == 32
+    margin = paper.MARGINS["forms"][0]
+    for depth in (9, 10):
+        f = findings.forms_agree(mlp[mlp.depth == depth], "mlp", margin=margin, shared_test=360)
+        assert f.verdict != REPRODUCED
+    whole = findings.forms_agree(mlp, "mlp", margin=margin, shared_test=360)
+    assert whole.verdict != REPRODUCED and "depth 9" in whole.why and "depth 10" in whole.why
+    shape = findings.same_shape(mlp, "mlp", margin=margin, shared_test=360)
+    assert shape.verdict != REPRODUCED
 
 
-def test_forms_agree_names_the_noisy_form_and_the_ceiling():
-    runs = _runs([(False, 10, 0, 60.0), (False, 10, 1, 90.0), (True, 10, 0, 90.0), (True, 10, 1, 91.0)])
-    why = findings.forms_agree(runs, 1000, "mlp").why
-    assert "not resolved at depth 10: s.e. of the gap 15.0" in why and "feed-forward 15.0" in why  # std(60, 90) / sqrt(2)
-    high = _runs([(r, d, s, 97.0 + 0.1 * s) for r in (False, True) for d in (8, 12) for s in (0, 1)])
-    assert "near the ceiling" in findings.forms_agree(high, 360, "convnet").why
+def test_rises_with_depth_and_higher():
+    runs = _runs([(r, d, s, 40 + d * 2 + s) for r in (False, True) for d in (8, 20)
+                  for s in range(3)])
+    assert findings.rises_with_depth(runs, "mazes").verdict == REPRODUCED
+    flat = runs.assign(test_acc=50 + runs.seed * 3.0)
+    assert findings.rises_with_depth(flat, "mazes").verdict == INCONCLUSIVE
+    falls = runs.assign(test_acc=100 - runs.depth * 2 - runs.seed * 0.1)
+    assert findings.rises_with_depth(falls, "mazes").verdict == NOT_REPRODUCED
+    worse = runs.assign(test_acc=runs.test_acc - 10 - runs.seed * 0.5)
+    f = findings.higher(runs, worse, "small beats large", paper="lower on large",
+                        names=("small", "large"))
+    assert f.verdict == REPRODUCED and "small − large" in f.ours
 
 
-def test_higher_says_not_resolved_when_no_difference_is():
-    a = _runs([(False, 8, 0, 50.0), (True, 8, 0, 52.0)])
-    b = _runs([(False, 8, 0, 49.0), (True, 8, 0, 50.0)])
-    assert findings.higher(a, b, 100, "c", paper="p").verdict == findings.NOT_RESOLVED
+def test_same_shape_uses_every_depth():
+    """Curves that meet at both ends but zigzag in opposite directions between do not
+    share their shape."""
+    up_down = {8: 0, 12: 6, 16: 0, 20: 0}
+    rows = [(r, d, s, 80 + (up_down[d] if r else -up_down[d]) + 0.1 * s)
+            for r in (False, True) for d in up_down for s in range(4)]
+    f = findings.same_shape(_runs(rows), "convnet", margin=1.0)
+    assert f.verdict == NOT_REPRODUCED and "8 → 12" in f.why
 
 
-def test_the_papers_tables_as_tidy_tables():
-    from recur import paper
+def test_same_accuracy_and_facts():
+    a = pd.DataFrame({"seed": [0, 1, 2], "test_acc": [93.9, 94.1, 94.0]})
+    b = pd.DataFrame({"seed": [0, 1, 2], "test_acc": [94.0, 94.2, 94.0]})
+    f = findings.same_accuracy(a, b, "ours ≈ ResNet-18", paper="−0.70", margin=1.0)
+    assert f.verdict == REPRODUCED and "±1 pt" in f.claim
+    ratio = findings.parameter_ratio(3_560_000, 11_200_000, 0.32)
+    assert ratio.holds and "0.318" in ratio.checked
+    assert not findings.parameter_ratio(1, 10, 0.32).holds
+    counts = pd.DataFrame({"effective depth": [8, 20], "recurrent params": [10, 10],
+                           "feed-forward params": [10, 40]})
+    assert findings.fewer_parameters(counts, "maze").holds
+    assert "holds" in findings.construction_report([ratio])
 
+
+def test_report_and_rule_text():
+    f = findings.Finding("a | b", "rises", "1 | 2", REPRODUCED, "why | not")
+    table = findings.report([f])
+    assert table.startswith(findings.HEADER) and "a \\| b" in table and "why \\| not" in table
+    text = findings.how_we_decide()
+    for name, (margin, _) in paper.MARGINS.items():
+        assert f"{name}: ±{margin:g}" in text
+    assert "90%" in text and "5%" in text
+
+
+def test_the_papers_tables_and_margins():
     t2 = paper.table2().set_index(["recurrent", "depth"]).test_acc
     assert len(t2) == 8 and t2[True, 8] == 75.07 and t2[False, 20] == 95.00  # Table 2
-    pooled = paper.probes(pooled=True).set_index(["net", "module"])
-    full = paper.probes(pooled=False).set_index(["net", "module"])
-    assert tuple(pooled.loc[("feed-forward", 1)]) == (85.7, 83.4)  # Table 6
-    assert tuple(full.loc[("recurrent", 4)]) == (99.9, 90.3)  # Table 3
+    pooled = paper.probes(pooled=True).set_index(["recurrent", "module"])
+    full = paper.probes(pooled=False).set_index(["recurrent", "module"])
+    assert tuple(pooled.loc[(False, 1)]) == (85.7, 83.4)  # Table 6
+    assert tuple(full.loc[(True, 4)]) == (99.9, 90.3)  # Table 3
     assert paper.TABLE1["cifar10"] == (93.99, 0.10, 94.69, 0.03)
+    # each margin covers the paper's own gaps that it calls similar, by less than a point
+    gaps2 = [abs(r - f) for r, f in zip(paper.table2().query("recurrent").test_acc,
+                                       paper.table2().query("not recurrent").test_acc)]
+    gaps1 = [abs(v[0] - v[2]) for v in paper.TABLE1.values()]
+    probe = [abs(r - f) for t in (full, pooled) for r, f in
+             zip(t.loc[True].test_acc, t.loc[False].test_acc)]
+    for name, gaps in (("forms", gaps2), ("resnet18", gaps1), ("probes", probe)):
+        assert 0 < paper.MARGINS[name][0] - max(gaps) < 1, name
