@@ -27,14 +27,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
+from IPython.display import Markdown, display
 from scipy import stats
 
 from recur.forms import FORMS
 
 CONFIDENCE = 0.90  # two-sided interval; each one-sided test at (1 - CONFIDENCE) / 2 = 5 %
-MAX_SEEDS = 100  # "seeds to decide" beyond this reads "more than 100"
+MAX_SEEDS = 100  # "seeds to decide" looks no further than this
+#: ``pooled`` for one trained net scored twice on one test set: only the test set varies
+TEST_SET_ONLY = (0.0, math.inf)
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_HERE = (
     "reproduced", "not reproduced", "inconclusive", "not run in this profile")
 HEADER = "| claim | paper | this run | verdict |"  # how a findings table begins (the runner looks for it)
@@ -176,8 +178,10 @@ def seeds_to_decide(g: Gap, margin: float | None = None) -> int | None:
 
 def _undecided(gaps: dict, margin: float | None) -> str:
     """For the undecided groups: how many seeds would decide each, or that none would."""
-    need = {k: seeds_to_decide(g, margin) for k, g in gaps.items()}
-    parts = []
+    alone = [k for k, g in gaps.items() if not math.isfinite(g.sd)]
+    parts = [f"one seed, no spread to judge by at {', '.join(alone)}: two or more seeds "
+             f"needed"] if alone else []
+    need = {k: seeds_to_decide(g, margin) for k, g in gaps.items() if k not in alone}
     some = {k: n for k, n in need.items() if n is not None}
     if some:
         have = sorted({g.n for g in gaps.values()})
@@ -360,6 +364,16 @@ def construction_report(facts) -> str:
     """Facts that hold by construction, as a markdown list ("Checked by construction")."""
     return "\n".join(f"- {'holds' if f.holds else '**does not hold**'}: {f.claim} "
                      f"({f.checked})" for f in facts)
+
+
+def show(found, facts=()) -> None:
+    """In a notebook: the findings table, the rule that decided it, and the facts checked
+    by construction (apart: they hold by how the models and data are built)."""
+    display(Markdown(report(found)))
+    display(Markdown(how_we_decide()))
+    if facts:
+        display(Markdown("**Checked by construction** (not findings: they hold by how the "
+                         "models and data are built)\n\n" + construction_report(facts)))
 
 
 def how_we_decide(margins: dict | None = None) -> str:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import sys
 
+from tqdm.auto import tqdm
+
+from recur.forms import FORMS
+
 
 def interactive() -> bool:
     """Is a person watching: a terminal, or a notebook kernel started by a Jupyter server
@@ -20,10 +24,9 @@ class Progress:
     def __init__(self, config, mode: str, log=print, *, done: int = 0, show: bool = True):
         self.config, self.mode, self.log, self.bar = config, mode if show else "none", log, None
         if self.mode == "bar":
-            from tqdm.auto import tqdm
-            form = "rec" if config.recurrent else "ff"
             self.bar = tqdm(total=config.epochs, initial=done, unit="epoch",
-                            desc=f"{config.family} d{config.depth} {form} s{config.seed}")
+                            desc=f"{config.family} {FORMS[config.recurrent]} depth "
+                                 f"{config.depth} seed {config.seed}")
 
     def epoch(self, h: dict) -> None:
         """After an epoch: ``h`` is its history entry."""
