@@ -1,111 +1,47 @@
-"""Image datasets (SPEC 4): CIFAR-10, SVHN, EMNIST-balanced, ImageNet and the embedded
-``digits``, with the authors' transforms and a device-resident batch pipeline.
+"""Device-resident batches (SPEC 3, 4): the image datasets with the authors' transforms,
+the maze splits, and the batch sources the trainer reads.
 
-Files are read in the layouts torchvision downloads them to, under ``root`` (default
-``$RECUR_DATA``, else ``~/.cache/recur/data``):
-
-    cifar10   cifar-10-batches-py/{data_batch_1..5, test_batch}     (python pickles)
-    svhn      {train,test}_32x32.mat                                  (MATLAB)
-    emnist    EMNIST/raw/emnist-balanced-{train,test}-{images-idx3,labels-idx1}-ubyte[.gz]
-    imagenet  {train,val}/<class>/<image>                              (ImageFolder)
-
-Nothing is downloaded unless ``download=True``; without the files, a ``FileNotFoundError``
-says how to get them, before any other work.  ``digits`` (scikit-learn's 1,797 8×8
-handwritten digits, shipped inside scikit-learn) needs no download and carries every
-classification notebook offline.
+What each dataset is, where its files live and how they are read (numpy) is
+:mod:`recur.datasets`; the mazes themselves (numpy) are :mod:`recur.mazes`.  Nothing is
+downloaded unless ``download=True``; without the files, a ``FileNotFoundError`` says how to
+get them, before any other work.
 """
 from __future__ import annotations
 
 import copy
-import dataclasses
-import gzip
 import os
-import pickle
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from recur import checks, datasets, mazes
+from recur.datasets import IMAGE_DATASETS, INFO, SPLITS, DatasetInfo, default_data_dir, load_digits
 
-@dataclasses.dataclass(frozen=True)
-class DatasetInfo:
-    channels: int
-    classes: int
-    size: int  # image side as the models see it
-    mean: tuple  # per-channel normalisation, on pixel values scaled to [0, 1]
-    std: tuple
-    crop_padding: int  # training augmentation: random crop with zero padding …
-    flip: bool  # … and random horizontal flips
+__all__ = ["IMAGE_DATASETS", "INFO", "SPLITS", "BatchSource", "DatasetInfo", "FolderBatches",
+           "ImageBatches", "MazeBatches", "MazeDataset", "TensorLoader", "check_available",
+           "default_data_dir", "imagenet_folder", "imagenet_loader", "load", "load_digits",
+           "loader", "make_data", "maze_batches", "place", "random_crop", "tensors"]
 
 
-#: Shapes, normalisation and augmentation per dataset (SPEC 4: the authors' values).
-#: ``digits`` is ours: statistics of its training split (a test recomputes them); crops
-#: but no flips, since a mirrored digit is another symbol.
-INFO = {
-    "cifar10": DatasetInfo(3, 10, 32, (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010), 4, True),
-    "svhn": DatasetInfo(3, 10, 32, (0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970), 4, True),
-    "emnist": DatasetInfo(1, 47, 28, (0.1307,), (0.3081,), 4, True),
-    "imagenet": DatasetInfo(3, 1000, 224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), 0, True),
-    "digits": DatasetInfo(1, 10, 32, (0.3054,), (0.3760,), 2, False),
-    "mazes": DatasetInfo(3, 2, 32, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), 0, False),
-}
-IMAGE_DATASETS = ("digits", "cifar10", "svhn", "emnist")
-SPLITS = ("train", "test")
-
-_HOW_TO_GET = {
-    "cifar10": "CIFAR-10 (about 170 MB): pass download=True (notebooks: -p download True), "
-               "or unpack cifar-10-python.tar.gz from the CIFAR-10 site into {root}",
-    "svhn": "SVHN (about 600 MB): pass download=True (notebooks: -p download True), or put "
-            "train_32x32.mat and test_32x32.mat from the SVHN site into {root}",
-    "emnist": "EMNIST (about 560 MB): pass download=True (notebooks: -p download True), or "
-              "unzip the EMNIST gzip.zip from NIST and put its emnist-balanced-* files in "
-              "{root}/EMNIST/raw",
-    "imagenet": "ImageNet cannot be downloaded automatically: get ILSVRC-2012 from "
-                "image-net.org and arrange it as {root}/train/<class>/*.JPEG and "
-                "{root}/val/<class>/*.JPEG",
-}
-
-
-def default_data_dir() -> Path:
-    """``$RECUR_DATA`` if set, else ``~/.cache/recur/data``."""
-    return Path(os.environ.get("RECUR_DATA") or Path.home() / ".cache" / "recur" / "data")
-
-
-def _files(dataset: str, split: str, root: Path) -> list[Path]:
-    if dataset == "cifar10":
-        names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
-        return [root / "cifar-10-batches-py" / n for n in names]
-    if dataset == "svhn":
-        return [root / f"{split}_32x32.mat"]
-    if dataset == "emnist":
-        raw = root / "EMNIST" / "raw"
-        return [raw / f"emnist-balanced-{split}-{kind}-ubyte" for kind in ("images-idx3", "labels-idx1")]
-    if dataset == "imagenet":
-        return [root / ("train" if split == "train" else "val")]
-    return []
-
-
-def _exists(path: Path) -> bool:
-    return path.exists() or path.with_name(path.name + ".gz").exists()
-
-
-def check_available(dataset: str, split: str = "train", root=None, download: bool = False) -> Path:
+def check_available(dataset: str, split: str = "train", root=None, download: bool = False):
     """Validate the names and make sure the files are there (downloading them only when
     ``download``); returns the data folder.  Cheap: call it before any heavy work."""
     if dataset not in INFO or dataset == "mazes":
         raise ValueError(f"unknown image dataset {dataset!r}; choose from "
                          f"{', '.join(IMAGE_DATASETS)} or imagenet (mazes live in recur.mazes)")
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    checks.one_of("split", split, SPLITS)
     root = Path(root) if root is not None else default_data_dir()
-    missing = [f for f in _files(dataset, split, root) if not _exists(f)]
+    missing = datasets.missing(dataset, split, root)
     if missing and download and dataset != "imagenet":
         _download(dataset, root)
-        missing = [f for f in _files(dataset, split, root) if not _exists(f)]
+        missing = datasets.missing(dataset, split, root)
     if missing:
         raise FileNotFoundError(f"{dataset} {split} data not found at {missing[0]}. To get "
-                                + _HOW_TO_GET[dataset].format(root=root) + ".")
+                                + datasets.HOW_TO_GET[dataset].format(root=root) + ".")
     return root
 
 
@@ -122,93 +58,34 @@ def _download(dataset: str, root: Path) -> None:
         torchvision.datasets.EMNIST(root, split="balanced", download=True)
 
 
-# --------------------------------------------------------------------------- readers
-class _ArrayUnpickler(pickle.Unpickler):
-    """Unpickles plain containers and numpy arrays only: a CIFAR batch needs nothing else,
-    and a crafted file cannot run code."""
-
-    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-                ("numpy._core.multiarray", "scalar")}
-
-    def find_class(self, module, name):
-        if (module, name) in self._ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
-
-
-def _read_cifar_batch(path: Path):
-    with open(path, "rb") as f:
-        batch = _ArrayUnpickler(f, encoding="bytes").load()
-    data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-    return data, np.asarray(batch[b"labels"], dtype=np.int64)
-
-
-def _read_svhn(path: Path):
-    from scipy.io import loadmat
-
-    mat = loadmat(path)
-    x = np.ascontiguousarray(mat["X"].transpose(3, 2, 0, 1))  # (32, 32, 3, N) → (N, 3, 32, 32)
-    return x.astype(np.uint8), (mat["y"].ravel().astype(np.int64) % 10)  # label 10 means 0
-
-
-def _read_idx(path: Path) -> np.ndarray:
-    """An IDX file (plain or .gz): magic 0x00 0x00 0x08 <ndim>, big-endian sizes, bytes."""
-    raw = path.read_bytes() if path.exists() else gzip.decompress(
-        path.with_name(path.name + ".gz").read_bytes())
-    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08":
-        raise ValueError(f"{path} is not an unsigned-byte IDX file")
-    ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(shape)):
-        raise ValueError(f"{path} is truncated: {data.size} bytes for shape {shape}")
-    return data.reshape(shape).copy()
-
-
-def load_digits(split: str):
-    """scikit-learn's digits, 8×8 in 0..16, upscaled ×4 (nearest) to 32×32 uint8; a fixed
-    stratified split of 1,437 training and 360 test images (random_state 0)."""
-    from sklearn.datasets import load_digits as sk_digits
-    from sklearn.model_selection import train_test_split
-
-    digits = sk_digits()
-    images = np.round(digits.images * (255 / 16)).astype(np.uint8)
-    images = images.repeat(4, axis=1).repeat(4, axis=2)[:, None]  # (1797, 1, 32, 32)
-    train, test = train_test_split(np.arange(len(images)), test_size=360, random_state=0,
-                                   stratify=digits.target)
-    idx = train if split == "train" else test
-    return images[idx], digits.target[idx].astype(np.int64)
-
-
 def load(dataset: str, split: str = "train", root=None, download: bool = False):
     """``(images, labels)``: uint8 tensor (N, C, H, W) and int64 tensor (N,)."""
     if dataset == "digits":
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+        checks.one_of("split", split, SPLITS)
         x, y = load_digits(split)
+    elif dataset == "imagenet":
+        raise ValueError("ImageNet does not fit in memory: use imagenet_loader(root, split)")
     else:
-        if dataset == "imagenet":
-            raise ValueError("ImageNet does not fit in memory: use imagenet_loader(root, split)")
-        root = check_available(dataset, split, root, download)
-        files = _files(dataset, split, root)
-        if dataset == "cifar10":
-            parts = [_read_cifar_batch(f) for f in files]
-            x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-        elif dataset == "svhn":
-            x, y = _read_svhn(files[0])
-        else:  # emnist
-            x, y = _read_idx(files[0])[:, None], _read_idx(files[1]).astype(np.int64)
+        x, y = datasets.read(dataset, split, check_available(dataset, split, root, download))
     return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)
 
 
-# --------------------------------------------------------------------------- batches
+# --------------------------------------------------------------------------- windows
+def _windows(b: int, c: int, top: torch.Tensor, left: torch.Tensor, size: int, device):
+    """The index of one size×size window per sample, its top-left corner at (top[i],
+    left[i]): a (B, C, H, W) tensor indexed with it reads (or writes) (B, C, size, size)."""
+    ar = torch.arange(size, device=device)
+    rows = (top[:, None] + ar)[:, None, :, None]  # (B, 1, size, 1)
+    cols = (left[:, None] + ar)[:, None, None, :]  # (B, 1, 1, size)
+    return (torch.arange(b, device=device)[:, None, None, None],
+            torch.arange(c, device=device)[None, :, None, None], rows, cols)
+
+
 def random_crop(x: torch.Tensor, size: int, padding: int,
                 generator: torch.Generator | None = None) -> torch.Tensor:
     """torchvision's ``RandomCrop(size, padding)`` on a whole batch (B, C, H, W): zero-pad
     every side by ``padding``, then cut a size×size window at an independent, uniformly
-    random offset per sample.  With size > H this places each image at a random offset
-    inside a larger black canvas (the maze loader's pad-and-crop)."""
+    random offset per sample."""
     b, c, h, w = x.shape
     room_h, room_w = h + 2 * padding - size + 1, w + 2 * padding - size + 1
     if room_h < 1 or room_w < 1:
@@ -217,13 +94,21 @@ def random_crop(x: torch.Tensor, size: int, padding: int,
     dev = generator.device if generator is not None else x.device
     top = torch.randint(room_h, (b,), generator=generator, device=dev).to(x.device)
     left = torch.randint(room_w, (b,), generator=generator, device=dev).to(x.device)
-    ar = torch.arange(size, device=x.device)
-    rows = (top[:, None] + ar)[:, None, :, None]  # (B, 1, size, 1)
-    cols = (left[:, None] + ar)[:, None, None, :]  # (B, 1, 1, size)
-    return padded[torch.arange(b, device=x.device)[:, None, None, None],
-                  torch.arange(c, device=x.device)[None, :, None, None], rows, cols]
+    return padded[_windows(b, c, top, left, size, x.device)]
 
 
+def place(images: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor:
+    """Put each image (B, C, S, S) into a black size×size canvas with its top-left corner
+    at ``offsets[b] = (row, col)``: the paper's pad-to-32 placement of mazes, used for
+    training (fresh random offsets), test (fixed per maze) and scoring (centred) alike."""
+    b, c, s = images.shape[0], images.shape[1], images.shape[-1]
+    canvas = images.new_zeros((b, c, size, size))
+    offsets = offsets.to(images.device)
+    canvas[_windows(b, c, offsets[:, 0], offsets[:, 1], s, images.device)] = images
+    return canvas
+
+
+# --------------------------------------------------------------------------- images
 class TensorLoader:
     """Batches from a uint8 tensor kept on the device (datasets that fit in memory).
 
@@ -239,8 +124,7 @@ class TensorLoader:
                  generator: torch.Generator | None = None):
         if images.dtype != torch.uint8 or images.ndim != 4:
             raise ValueError("images must be a uint8 tensor (N, C, H, W)")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        checks.integer("batch_size", batch_size, 1)
         device = torch.device(device or images.device)
         self.images, self.labels = images.to(device), labels.to(device)
         self.batch_size, self.train, self.drop_last = batch_size, train, drop_last
@@ -263,7 +147,7 @@ class TensorLoader:
         view.batch_size, view.generator = batch_size, generator
         return view
 
-    def plain(self) -> "TensorLoader":
+    def plain(self) -> TensorLoader:
         """The same data in order and without augmentation (for scoring a training set)."""
         view = copy.copy(self)
         view.train = view.shuffle = view.flip = view.drop_last = False
@@ -287,7 +171,8 @@ class TensorLoader:
         n = len(self.images)
         if self.shuffle:
             g = self.generator
-            order = torch.randperm(n, generator=g, device=g.device if g else self.device).to(self.device)
+            order = torch.randperm(n, generator=g, device=g.device if g else self.device)
+            order = order.to(self.device)
         else:
             order = torch.arange(n, device=self.device)
         for start in range(0, n, self.batch_size):
@@ -341,7 +226,7 @@ def imagenet_folder(root, split: str):
     else:
         tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(),
                         T.Normalize(info.mean, info.std)])
-    return ImageFolder(_files("imagenet", split, root)[0], transform=tf)
+    return ImageFolder(datasets.files("imagenet", split, root)[0], transform=tf)
 
 
 def imagenet_loader(root, split: str, batch_size: int, *, workers: int = 8, shuffle=None,
@@ -358,9 +243,25 @@ def imagenet_loader(root, split: str, batch_size: int, *, workers: int = 8, shuf
 
 
 # --------------------------------------------------------------------------- batch sources
-# What the trainer reads: ``len(source)`` samples; ``source.batches(batch_size, generator)``
-# yields (x, y) on the device for one epoch; ``source.eval_view()`` is the same split in
-# order without augmentation (None where that is unaffordable: ImageNet).
+@runtime_checkable
+class BatchSource(Protocol):
+    """What the trainer reads (:mod:`recur.train`): one split of ``len(source)`` samples.
+
+    ``batches(batch_size, generator)`` yields (x, y) on the device for one epoch; the
+    generator (CPU; None: torch's default one) drives the order and augmentation.
+    ``eval_view()`` is the same split in order without augmentation, for scoring a
+    training set (None where that is unaffordable: ImageNet).  Maze sources also carry
+    ``dataset``, their :class:`MazeDataset` (``.mazes``, ``.cells``).
+    """
+
+    def __len__(self) -> int: ...
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None
+                ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
+
+    def eval_view(self) -> BatchSource | None: ...
+
+
 class ImageBatches:
     """An in-memory image split (a :class:`TensorLoader`)."""
 
@@ -373,7 +274,7 @@ class ImageBatches:
     def batches(self, batch_size: int, generator: torch.Generator | None = None):
         return iter(self.loader.with_batches(batch_size, generator))
 
-    def eval_view(self) -> "ImageBatches":
+    def eval_view(self) -> ImageBatches:
         return ImageBatches(self.loader.plain())
 
 
@@ -400,16 +301,125 @@ class FolderBatches:
         #              last epoch's running accuracy instead
 
 
+# --------------------------------------------------------------------------- mazes
+class MazeDataset(torch.utils.data.Dataset):
+    """Train or test split of a maze dataset as the paper's loader serves it (SPEC 3).
+
+    ``size``: ``small``/``medium``/``large`` (5/6/7 cells) or a number of cells.  Items are
+    ``(x, y)``: x float32 (3, crop, crop), y int64 (crop, crop).  Images smaller than
+    ``crop`` are zero-padded (black, i.e. wall) and placed at a random offset: fresh
+    offsets from torch's generator for ``train``, fixed per maze for ``test``.
+    ``crop=None`` serves the rendered images as they are.  ``duplicates`` counts mazes
+    that repeat within the split; train and test share none.
+    """
+
+    def __init__(self, split: str = "train", size="small", *, n_train: int = 50_000,
+                 n_test: int = 10_000, seed: int = 0, scale: int = 2, crop: int | None = 32,
+                 cache_dir=None):
+        checks.one_of("split", split, SPLITS)
+        self.cells = mazes.cells_for(size)
+        self.image_size = mazes.image_size(self.cells, scale)
+        self.scale = int(scale)
+        checks.integer("crop", crop, 1, optional=True)
+        if crop is not None and crop < self.image_size:
+            raise checks.bad("crop", crop, f"None or an integer >= the image size "
+                             f"{self.image_size} ({self.cells}x{self.cells} cells at scale "
+                             f"{self.scale})")
+        self.split, self.seed = split, seed
+        self.crop = None if crop is None else int(crop)
+        train, test = mazes.load_or_generate(self.cells, n_train, n_test, seed, cache_dir)
+        self.mazes = train if split == "train" else test
+        self.duplicates = mazes.count_duplicates(self.mazes)
+
+    def __len__(self) -> int:
+        return len(self.mazes)
+
+    def offsets(self, index, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(len(index), 2) int64 top-left offsets of each image inside its crop: fixed per
+        maze for ``test`` (a hash of seed and index), fresh from ``generator`` for ``train``."""
+        room = (self.crop or self.image_size) - self.image_size + 1
+        if self.split == "test":
+            return torch.from_numpy(mazes.fixed_offsets(self.seed, index, room))
+        return torch.randint(room, (len(index), 2), generator=generator)
+
+    def centred(self, n: int) -> torch.Tensor:
+        """(n, 2) offsets that put every image in the middle of its crop (for scoring)."""
+        pad = ((self.crop or self.image_size) - self.image_size) // 2
+        return torch.full((n, 2), pad, dtype=torch.int64)
+
+    def batch(self, index, generator: torch.Generator | None = None):
+        """Render a batch at once: x (b, 3, crop, crop) float32, y (b, crop, crop) int64."""
+        index = np.atleast_1d(np.asarray(index, dtype=np.int64))
+        inputs, targets = mazes.render(self.mazes[index], self.scale)
+        x, y = torch.from_numpy(inputs), torch.from_numpy(targets).long()
+        if self.crop is None:
+            return x, y
+        xy = place(torch.cat([x, y[:, None].float()], 1), self.offsets(index, generator),
+                   self.crop)
+        return xy[:, :3], xy[:, 3].long()
+
+    def __getitem__(self, i: int):
+        x, y = self.batch([i])
+        return x[0], y[0]
+
+
+class MazeBatches:
+    """A maze split as the trainer reads it: images and labels kept on the device as
+    uint8 (B, 3, S, S) and (B, S, S).  Training batches come in a fresh random order with
+    each maze at a fresh random offset in its crop (the paper's loader); test batches in
+    order, at the dataset's fixed offsets (placed once, here)."""
+
+    def __init__(self, dataset: MazeDataset, device=None, train: bool | None = None):
+        self.dataset, self.device = dataset, torch.device(device or "cpu")
+        self.train = dataset.split == "train" if train is None else train
+        x, y = mazes.render(dataset.mazes, dataset.scale)
+        x, y = torch.from_numpy(x).to(torch.uint8), torch.from_numpy(y)
+        self.crop = dataset.crop
+        if self.crop is not None and not self.train:  # fixed placement: once, here
+            offsets = dataset.offsets(np.arange(len(dataset)))
+            x, y = place(x, offsets, self.crop), place(y[:, None], offsets, self.crop)[:, 0]
+        self.x, self.y = x.to(self.device), y.to(self.device)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None):
+        """(x float32, y int64) batches; ``generator`` (CPU) drives order and offsets."""
+        n = len(self.x)
+        order = torch.randperm(n, generator=generator) if self.train else torch.arange(n)
+        order = order.to(self.device)
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            x, y = self.x[idx], self.y[idx]
+            if self.train and self.crop is not None:
+                offsets = self.dataset.offsets(idx.cpu().numpy(), generator)
+                xy = place(torch.cat([x, y[:, None]], 1), offsets, self.crop)
+                x, y = xy[:, :3], xy[:, 3]
+            yield x.float(), y.long()
+
+    def eval_view(self) -> MazeBatches:
+        """The same mazes in order, each centred in its crop: for scoring a training set."""
+        view = copy.copy(self)  # shares the tensors
+        view.train = False
+        if self.train and self.crop is not None:
+            offsets = self.dataset.centred(len(self.x))
+            view.x = place(self.x, offsets, self.crop)
+            view.y = place(self.y[:, None], offsets, self.crop)[:, 0]
+        return view
+
+
+# --------------------------------------------------------------------------- per config
 def _subset(loader: TensorLoader, n: int | None, seed: int) -> TensorLoader:
     """The first n of a seeded permutation (all when n is None)."""
     if n is not None:
-        keep = torch.randperm(len(loader.images), generator=torch.Generator().manual_seed(seed))[:n]
-        keep = keep.to(loader.images.device)
+        keep = torch.randperm(len(loader.images), generator=torch.Generator().manual_seed(seed))
+        keep = keep[:n].to(loader.images.device)
         loader.images, loader.labels = loader.images[keep], loader.labels[keep]
     return loader
 
 
-def make_data(config, device, *, root=None, download: bool = False):
+def make_data(config, device, *, root=None,
+              download: bool = False) -> tuple[BatchSource, BatchSource]:
     """(train, test) batch sources for a :class:`recur.config.TrainConfig`; cheap checks
     (files present) first, then the loading."""
     if config.dataset == "imagenet":
@@ -426,16 +436,14 @@ def make_data(config, device, *, root=None, download: bool = False):
         config.seed)) for split in SPLITS)
 
 
-def maze_batches(config, split: str, device, *, cells=None, n: int | None = None):
+def maze_batches(config, split: str, device, *, cells=None, n: int | None = None) -> MazeBatches:
     """A config's maze split as batches; ``cells`` and ``n`` ask for other mazes (larger
     than trained: then rendered as they are, since the nets are fully convolutional)."""
-    from recur import mazes
-
     n_train, n_test = config.n_train or 50_000, config.n_test or 10_000
     if cells is not None:
         n_train = n_test = n or 1_000
-    dataset = mazes.MazeDataset(split, config.maze_size if cells is None else cells,
-                                n_train=n_train, n_test=n_test, seed=config.seed,
-                                scale=config.maze_scale,
-                                crop=config.maze_crop if cells is None else None)
-    return mazes.MazeBatches(dataset, device)
+    dataset = MazeDataset(split, config.maze_size if cells is None else cells,
+                          n_train=n_train, n_test=n_test, seed=config.seed,
+                          scale=config.maze_scale,
+                          crop=config.maze_crop if cells is None else None)
+    return MazeBatches(dataset, device)

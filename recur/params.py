@@ -12,7 +12,8 @@ from __future__ import annotations
 import types
 from collections.abc import Callable
 
-from recur.data import IMAGE_DATASETS
+from recur import checks
+from recur.datasets import IMAGE_DATASETS
 from recur.devices import DEVICES
 from recur.mazes import SIZES
 from recur.models import valid_depths
@@ -43,11 +44,16 @@ class Param:
             bounds.append(f"<= {self.maximum}")
         return names + (" " + " and ".join(bounds) if bounds else "")
 
+    def _is_kind(self, value) -> bool:
+        """Of one of the kinds; an ``int`` kind takes integers and never a flag
+        (:func:`recur.checks.is_integer`)."""
+        if isinstance(value, bool):
+            return bool in self.kind
+        return any(checks.is_integer(value) if k is int else isinstance(value, k)
+                   for k in self.kind)
+
     def ok(self, value) -> bool:
-        # bool is an int in Python; a flag given where a number is wanted is a mistake.
-        if isinstance(value, bool) and bool not in self.kind:
-            return False
-        if not isinstance(value, self.kind):
+        if not self._is_kind(value):
             return False
         if self.choices is not None and value not in self.choices:
             return False
@@ -87,10 +93,6 @@ def validate(namespace: dict, spec: dict[str, Param], ignore=()) -> dict:
 
 
 # --------------------------------------------------------------------------- ready-made specs
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _listing(values, head: int = 4) -> str:
     """``8, 12, 16, 20, ..., 44``: the first few values and the last."""
     values = list(values)
@@ -110,11 +112,11 @@ def _depth_rule(family: str, up_to: int) -> str:
 
 def _valid_depth(family: str, up_to: int) -> Callable:
     valid = set(valid_depths(family, up_to))
-    return lambda d: _is_int(d) and d in valid
+    return lambda d: checks.is_integer(d) and d in valid
 
 
 #: Seeds: a non-empty list of non-negative ints (``[True]`` is not a seed).
-SEEDS = Param(list, test=lambda s: s != [] and all(_is_int(x) and x >= 0 for x in s),
+SEEDS = Param(list, test=lambda s: s != [] and all(checks.is_integer(x) and x >= 0 for x in s),
               allowed="a non-empty list of non-negative integers")
 SEED = Param(int, minimum=0)
 FLAG = Param(bool)
@@ -124,7 +126,7 @@ DEVICE = Param(str, choices=DEVICES)
 DATASET = Param(str, choices=IMAGE_DATASETS)  # the image datasets (mazes have their own notebook)
 MAZE_SIZE = Param(str, choices=tuple(SIZES))
 MAZE_SIZES = Param(list, test=lambda s: all(x in SIZES for x in s) and len(set(s)) == len(s),
-                   allowed="a list of distinct maze sizes from " + ", ".join(SIZES) + " (may be empty)")
+                   allowed=f"a list of distinct maze sizes from {', '.join(SIZES)} (may be empty)")
 
 
 def depth(family: str, up_to: int = 44) -> Param:

@@ -1,15 +1,20 @@
 """Image data: each real on-disk format, written small by the test, read by the real
-loaders; the tensor pipeline against torchvision's transforms."""
+loaders; the tensor pipeline against torchvision's transforms; maze batches; the batch
+sources the trainer reads."""
 import gzip
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 import torchvision.transforms as T
 from PIL import Image
 
-from recur import data
+from recur import data, mazes
+from recur.profiles import make_config
 
 RNG = np.random.default_rng(0)
 
@@ -106,12 +111,12 @@ def test_missing_data_says_how_to_get_it(tmp_path):
         data.check_available("imagenet", "test", tmp_path)
     with pytest.raises(ValueError, match="unknown image dataset 'mnist'; choose from digits"):
         data.check_available("mnist")
-    with pytest.raises(ValueError, match="split must be"):
+    with pytest.raises(ValueError, match="split = 'val' is not allowed: use one of train, test"):
         data.check_available("svhn", "val", tmp_path)
 
 
 def test_digits_offline_split_and_statistics():
-    x, y = data.load("digits", "train")
+    x, _y = data.load("digits", "train")
     xt, yt = data.load("digits", "test")
     assert x.shape == (1437, 1, 32, 32) and xt.shape == (360, 1, 32, 32)
     assert torch.equal(x, data.load("digits", "train")[0])  # fixed split
@@ -174,7 +179,7 @@ def test_crop_and_flip_match_torchvision_distribution():
 
 
 def test_loader_epochs_cover_the_data_once():
-    x, y = data.load("digits", "test")
+    _x, _y = data.load("digits", "test")
     tl = data.loader("digits", "train", 100, generator=torch.Generator().manual_seed(1))
     seen = torch.cat([labels for _, labels in tl])
     assert len(seen) == 1437 and len(tl) == 15
@@ -196,3 +201,118 @@ def test_tensors_are_the_split_unaugmented_in_order():
     augmented, _ = next(iter(data.loader("digits", "train", 10_000,
                                          generator=torch.Generator().manual_seed(0))))
     assert not torch.equal(augmented, x)  # the loader the probes used before did augment
+
+
+# --------------------------------------------------------------------------- mazes
+def test_dataset_items_and_crops(tmp_path):
+    train = data.MazeDataset("train", "small", n_train=300, n_test=60, cache_dir=tmp_path)
+    test = data.MazeDataset("test", "small", n_train=300, n_test=60, cache_dir=tmp_path)
+    assert (len(train), len(test)) == (300, 60)
+    x, y = train[0]
+    assert x.shape == (3, 32, 32) and y.shape == (32, 32) and str(y.dtype) == "torch.int64"
+    # the 24-pixel maze sits somewhere inside the 32x32 crop; the rest is black padding
+    inputs, targets = mazes.render(train.mazes[:1], 2)
+    assert x.sum().item() == pytest.approx(inputs.sum()) and y.sum().item() == targets.sum()
+    # test offsets are fixed per maze; training offsets vary between passes
+    assert all((test[i][0] == test[i][0]).all() for i in range(5))
+    gen = torch.Generator().manual_seed(0)
+    a, _ = train.batch(np.arange(64), gen)
+    b, _ = train.batch(np.arange(64), gen)
+    assert not torch.equal(a, b)
+    large = data.MazeDataset("test", "large", n_train=50, n_test=10, cache_dir=tmp_path)
+    assert torch.equal(large[0][0], torch.from_numpy(mazes.render(large.mazes[:1], 2)[0][0]))
+    raw = data.MazeDataset("train", 4, n_train=20, n_test=5, scale=1, crop=None, cache_dir=tmp_path)
+    assert raw[0][0].shape == (3, 11, 11)
+
+
+
+
+def test_place_puts_each_image_at_its_offset():
+    """The one placement routine, against an independent oracle (F.pad per image)."""
+    images = torch.randint(1, 255, (5, 3, 7, 7), dtype=torch.uint8)
+    offsets = torch.tensor([[0, 0], [5, 5], [2, 3], [0, 5], [4, 1]])
+    canvas = data.place(images, offsets, 12)
+    for img, (r, c), out in zip(images, offsets.tolist(), canvas):
+        assert torch.equal(out, F.pad(img, (c, 12 - 7 - c, r, 12 - 7 - r)))
+
+
+def test_maze_batches_without_a_generator_and_their_placement(tmp_path):
+    ds = data.MazeDataset("train", "small", n_train=40, n_test=10, cache_dir=tmp_path)
+    source = data.MazeBatches(ds)
+    x, y = next(iter(source.batches(16)))  # no generator: torch's default one
+    assert x.shape == (16, 3, 32, 32) and y.shape == (16, 32, 32)
+    inputs, targets = mazes.render(ds.mazes, 2)
+    # every batch holds whole mazes, placed somewhere in the crop; an epoch sees each once
+    g = torch.Generator().manual_seed(0)
+    seen = torch.cat([xb.sum((1, 2, 3)) for xb, _ in source.batches(16, g)])
+    assert sorted(seen.tolist()) == sorted(inputs.sum((1, 2, 3)).tolist())
+    # the training set scored: in order, centred
+    view_x, view_y = next(iter(source.eval_view().batches(40)))
+    pad = (32 - 24) // 2
+    assert torch.equal(view_x[:, :, pad:pad + 24, pad:pad + 24], torch.from_numpy(inputs))
+    assert torch.equal(view_y[:, pad:pad + 24, pad:pad + 24], torch.from_numpy(targets).long())
+    # the test set: placed once at the dataset's fixed offsets, the same as MazeDataset serves
+    test = data.MazeDataset("test", "small", n_train=40, n_test=10, cache_dir=tmp_path)
+    tx, ty = next(iter(data.MazeBatches(test).batches(10)))
+    ex, ey = test.batch(range(10))
+    assert torch.equal(tx, ex) and torch.equal(ty, ey)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: data.MazeDataset("val", "small"), "split = 'val' is not allowed: use one of train"),
+    (lambda: data.MazeDataset("train", "large", scale=3),
+     "crop = 32 is not allowed: use None or an integer >= the image size 47"),
+    (lambda: data.MazeDataset("train", "small", crop=0), "crop = 0 is not allowed"),
+    (lambda: data.MazeDataset("train", "tiny"), "unknown maze size"),
+    (lambda: data.TensorLoader(torch.zeros(2, 1, 4, 4, dtype=torch.uint8), torch.zeros(2), True,
+                               mean=(0,), std=(1,), train=False),
+     "batch_size = True is not allowed: use an integer >= 1"),
+])
+def test_bad_arguments_name_the_argument_and_what_is_allowed(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_random_crop_is_placement_in_reverse():
+    """One window routine serves both: placing an image at (r, c) in a canvas, then
+    cropping the canvas at (r, c) gives the image back; a crop of a zero-padded image is
+    F.pad per image, cut at the drawn offset (an independent oracle)."""
+    images = torch.randint(1, 255, (6, 2, 5, 5), dtype=torch.uint8)
+    offsets = torch.randint(0, 4, (6, 2))
+    canvas = data.place(images, offsets, 8)
+    for img, (r, c), out in zip(images, offsets.tolist(), canvas):
+        assert torch.equal(out[:, r:r + 5, c:c + 5], img) and out.sum() == img.sum()
+    g = torch.Generator().manual_seed(3)
+    crops = data.random_crop(images, 5, 2, torch.Generator().manual_seed(3))
+    top, left = torch.randint(5, (6,), generator=g), torch.randint(5, (6,), generator=g)
+    for img, t, lt, out in zip(images, top.tolist(), left.tolist(), crops):
+        assert torch.equal(out, F.pad(img, (2,) * 4)[:, t:t + 5, lt:lt + 5])
+
+
+def test_every_batch_source_meets_the_protocol(tmp_path, monkeypatch):
+    """What the trainer relies on: len(), batches(batch_size, generator) of (x, y) on the
+    device covering the split once, and eval_view() (in order, the same samples)."""
+    monkeypatch.setenv("RECUR_CACHE", str(tmp_path))
+    mazes_config = make_config("quick", "mazes", family="maze", recurrent=True, depth=8,
+                               n_train=60, n_test=20)
+    digits_config = make_config("quick", "classification", family="mlp", recurrent=False,
+                                depth=4, n_train=50, n_test=30)
+    for config in (mazes_config, digits_config):
+        for source, n in zip(data.make_data(config, torch.device("cpu")), (config.n_train,
+                                                                          config.n_test)):
+            assert isinstance(source, data.BatchSource) and len(source) == n
+            g = torch.Generator().manual_seed(0)
+            ys = [y for _, y in source.batches(16, g)]
+            assert sum(len(y) for y in ys) == n and all(y.dtype == torch.int64 for y in ys)
+            view = source.eval_view()
+            assert isinstance(view, data.BatchSource) and len(view) == n
+            x, _ = next(iter(view.batches(n)))
+            assert x.dtype == torch.float32 and len(x) == n
+    assert isinstance(data.make_data(mazes_config, "cpu")[0].dataset.mazes, mazes.Mazes)
+
+
+def test_dataset_facts_need_no_torch():
+    """Configs and the model factory look datasets up without the batch pipeline."""
+    code = ("import sys, recur.datasets as d; assert 'torch' not in sys.modules; "
+            "from recur import data; assert data.INFO is d.INFO")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -4,8 +4,16 @@ import pytest
 import torch
 import torchvision
 
-from recur.models import (ResNet50, build_model, convs_to_span, count_parameters,
-                          iterations_for, receptive_field, unroll, valid_depths)
+from recur.models import (
+    ResNet50,
+    build_model,
+    convs_to_span,
+    count_parameters,
+    iterations_for,
+    receptive_field,
+    unroll,
+    valid_depths,
+)
 
 
 @pytest.mark.parametrize("family,dataset,depth,recurrent,count", [
@@ -38,12 +46,16 @@ def test_batchnorm_resnet_counts_round_to_table_1():
 
 
 def test_recurrent_counts_do_not_grow_with_depth_but_feed_forward_ones_do():
-    for family, dataset in (("mlp", "svhn"), ("convnet", "emnist"), ("resnet", "digits"), ("maze", "mazes")):
+    for family, dataset in (("mlp", "svhn"), ("convnet", "emnist"), ("resnet", "digits"),
+                            ("maze", "mazes")):
         depths = valid_depths(family, 20)[:3]
-        rec = {count_parameters(build_model(family, recurrent=True, depth=d, dataset=dataset, width=8))
-               for d in depths}
-        ff = [count_parameters(build_model(family, recurrent=False, depth=d, dataset=dataset, width=8))
-              for d in depths]
+
+        def count(recurrent, depth, family=family, dataset=dataset):
+            return count_parameters(build_model(family, recurrent=recurrent, depth=depth,
+                                                dataset=dataset, width=8))
+
+        rec = {count(True, d) for d in depths}
+        ff = [count(False, d) for d in depths]
         assert len(rec) == 1 and ff == sorted(set(ff)) and ff[0] == rec.pop()
 
 
@@ -109,17 +121,21 @@ def test_trace_gives_every_iteration_in_one_pass():
     ("mlp", "cifar10", (2, 3, 32, 32), (2, 10)), ("mlp", "emnist", (2, 1, 28, 28), (2, 47)),
     ("convnet", "cifar10", (2, 3, 32, 32), (2, 10)), ("convnet", "emnist", (2, 1, 28, 28), (2, 47)),
     ("resnet", "svhn", (2, 3, 32, 32), (2, 10)), ("resnet", "emnist", (2, 1, 28, 28), (2, 47)),
-    ("resnet_bn", "cifar10", (2, 3, 32, 32), (2, 10)), ("resnet18", "emnist", (2, 1, 28, 28), (2, 47)),
-    ("resnet", "imagenet", (1, 3, 224, 224), (1, 1000)), ("resnet50", "imagenet", (1, 3, 224, 224), (1, 1000)),
+    ("resnet_bn", "cifar10", (2, 3, 32, 32), (2, 10)),
+    ("resnet18", "emnist", (2, 1, 28, 28), (2, 47)),
+    ("resnet", "imagenet", (1, 3, 224, 224), (1, 1000)),
+    ("resnet50", "imagenet", (1, 3, 224, 224), (1, 1000)),
     ("resnet18", "imagenet", (1, 3, 224, 224), (1, 1000)),
-    ("maze", "mazes", (2, 3, 24, 24), (2, 2, 24, 24)), ("maze", "mazes", (1, 3, 59, 37), (1, 2, 59, 37)),
+    ("maze", "mazes", (2, 3, 24, 24), (2, 2, 24, 24)),
+    ("maze", "mazes", (1, 3, 59, 37), (1, 2, 59, 37)),
     ("convnet", "digits", (2, 1, 32, 32), (2, 10)),
 ])
 def test_output_shapes(family, dataset, shape, out):
     torch.manual_seed(0)
     depth = valid_depths(family)[0]
     wide = {"resnet": 16, "resnet_bn": 16, "maze": 8}.get(family)
-    net = build_model(family, recurrent=family not in ("resnet18",), depth=depth, dataset=dataset, width=wide)
+    net = build_model(family, recurrent=family != "resnet18", depth=depth, dataset=dataset,
+                      width=wide)
     with torch.no_grad():
         assert tuple(net.eval()(torch.randn(shape)).shape) == out
 
@@ -138,13 +154,21 @@ def test_impossible_depth_lists_valid_ones(family, depth, message):
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(family="transformer", recurrent=True, depth=8, dataset="mazes"), "unknown family 'transformer'"),
-    (dict(family="maze", recurrent=True, depth=8, dataset="mnist"), "unknown dataset 'mnist'"),
-    (dict(family="maze", recurrent=True, depth=8, dataset="cifar10"), "maze is not defined for cifar10"),
-    (dict(family="maze", recurrent=True, depth=8, dataset="mazes", dilation=0), "dilation must be"),
-    (dict(family="mlp", recurrent=True, depth=5, dataset="cifar10", dilation=2), "unknown option"),
-    (dict(family="resnet18", recurrent=True, depth=18, dataset="cifar10"), "resnet_bn"),
-    (dict(family="mlp", recurrent=1, depth=5, dataset="cifar10"), "recurrent must be True or False"),
+    ({"family": "transformer", "recurrent": True, "depth": 8, "dataset": "mazes"},
+     "unknown family 'transformer'"),
+    ({"family": "maze", "recurrent": True, "depth": 8, "dataset": "mnist"},
+     "unknown dataset 'mnist'"),
+    ({"family": "maze", "recurrent": True, "depth": 8, "dataset": "cifar10"},
+     "maze is not defined for cifar10"),
+    ({"family": "maze", "recurrent": True, "depth": 8, "dataset": "mazes", "dilation": 0},
+     "dilation = 0 is not allowed: use an integer >= 1"),
+    ({"family": "mlp", "recurrent": True, "depth": 5, "dataset": "cifar10", "width": True},
+     "width = True is not allowed: use an integer >= 2"),
+    ({"family": "mlp", "recurrent": True, "depth": 5, "dataset": "cifar10", "dilation": 2},
+     "unknown option"),
+    ({"family": "resnet18", "recurrent": True, "depth": 18, "dataset": "cifar10"}, "resnet_bn"),
+    ({"family": "mlp", "recurrent": 1, "depth": 5, "dataset": "cifar10"},
+     "recurrent = 1 is not allowed: use True or False"),
 ])
 def test_bad_build_arguments(kwargs, message):
     family = kwargs.pop("family")
@@ -165,9 +189,11 @@ def _empirical_receptive_field(net, size=61):
 
 @pytest.mark.parametrize("depth,dilation", [(8, 1), (12, 1), (12, 2)])
 def test_receptive_field_matches_autograd(depth, dilation):
-    net = build_model("maze", recurrent=True, depth=depth, dataset="mazes", width=4, dilation=dilation)
+    net = build_model("maze", recurrent=True, depth=depth, dataset="mazes", width=4,
+                      dilation=dilation)
     assert receptive_field(net) == _empirical_receptive_field(net)
-    assert receptive_field(net) == 1 + 2 * (depth - 4 * net.iterations) + 2 * 4 * net.iterations * dilation
+    outside, inside = depth - 4 * net.iterations, 4 * net.iterations
+    assert receptive_field(net) == 1 + 2 * outside + 2 * inside * dilation
     assert receptive_field(net, iterations=net.iterations + 1) > receptive_field(net)
 
 
@@ -179,16 +205,22 @@ def test_receptive_field_spans_the_paper_mazes():
 def test_one_interface_for_every_net():
     """iterations (None for feed-forward), trace and shared_modules exist on every net."""
     from recur.models import build_model, iterates
-    nets = {("maze", True): build_model("maze", recurrent=True, depth=12, dataset="mazes", width=4),
-            ("maze", False): build_model("maze", recurrent=False, depth=12, dataset="mazes", width=4),
-            ("resnet18", False): build_model("resnet18", recurrent=False, depth=18, dataset="digits", width=4),
-            ("resnet50", True): build_model("resnet50", recurrent=True, depth=50, dataset="imagenet"),
-            ("resnet50", False): build_model("resnet50", recurrent=False, depth=50, dataset="imagenet")}
+    def net(family, recurrent, depth, dataset, width=None):
+        return build_model(family, recurrent=recurrent, depth=depth, dataset=dataset,
+                           width=width)
+
+    nets = {("maze", True): net("maze", True, 12, "mazes", 4),
+            ("maze", False): net("maze", False, 12, "mazes", 4),
+            ("resnet18", False): net("resnet18", False, 18, "digits", 4),
+            ("resnet50", True): net("resnet50", True, 50, "imagenet"),
+            ("resnet50", False): net("resnet50", False, 50, "imagenet")}
     assert nets[("maze", True)].iterations == 2 and nets[("maze", False)].iterations is None
-    assert nets[("resnet18", False)].iterations is None and nets[("resnet50", False)].iterations is None
+    assert nets[("resnet18", False)].iterations is None
+    assert nets[("resnet50", False)].iterations is None
     assert nets[("resnet50", True)].iterations == (2, 3, 5, 2)
     assert [iterates(n) for n in nets.values()] == [True, False, False, False, False]
-    shared = {k: [(type(m).__name__, n) for m, n in net.shared_modules()] for k, net in nets.items()}
+    shared = {k: [(type(m).__name__, n) for m, n in net.shared_modules()]
+              for k, net in nets.items()}
     assert shared[("maze", True)] == [("ResidualModule", 2)] and shared[("maze", False)] == []
     assert [n for _, n in shared[("resnet50", True)]] == [2, 3, 5, 2]
     assert shared[("resnet18", False)] == shared[("resnet50", False)] == []
@@ -207,7 +239,8 @@ def test_share_norms_copies_one_iterations_batchnorm_everywhere():
     shared = share_norms(net, iteration=1)
     norms = net.blocks[0].norms
     for k in range(len(norms)):
-        for a, b in zip(shared.blocks[0].norms[k].state_dict().values(), norms[1].state_dict().values()):
+        for a, b in zip(shared.blocks[0].norms[k].state_dict().values(),
+                        norms[1].state_dict().values()):
             assert torch.equal(a, b)
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # untouched
     rows = norm_statistics(net)
@@ -215,3 +248,11 @@ def test_share_norms_copies_one_iterations_batchnorm_everywhere():
     assert rows[5]["mean running var"] == pytest.approx(float(norms[1][1].running_var.mean()))
     with pytest.raises(ValueError, match="resnet_bn"):
         share_norms(build_model("maze", recurrent=True, depth=8, dataset="mazes", width=4))
+
+
+@pytest.mark.parametrize("iterations", [0, True, 2.0])
+def test_a_recurrent_net_refuses_a_bad_iteration_count(iterations):
+    net = build_model("maze", recurrent=True, depth=12, dataset="mazes", width=4)
+    with pytest.raises(ValueError, match=f"iterations = {iterations!r} is not allowed: use an "
+                                         f"integer >= 1"):
+        net(torch.zeros(1, 3, 11, 11), iterations=iterations)

@@ -1,11 +1,19 @@
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from recur import params
+from recur.config import TrainConfig
 from recur.params import Param, validate
+from recur.profiles import make_config
 
 SPEC = {"profile": Param(str, choices=("quick", "paper")),
         "n_examples": Param(int, minimum=1, maximum=64),
-        "depth": Param((int, list), test=lambda d: all(x % 4 == 0 for x in ([d] if isinstance(d, int) else d)),
+        "depth": Param((int, list),
+                       test=lambda d: all(x % 4 == 0 for x in ([d] if isinstance(d, int) else d)),
                        allowed="8, 12, 16, … or a list of them")}
 
 
@@ -33,7 +41,8 @@ def test_unknown_and_missing_names_are_errors():
     with pytest.raises(ValueError) as err:
         validate(ns, SPEC)
     assert "parameter 'n_examples' is missing" in str(err.value)
-    assert "unknown parameter(s) n_exampels; this notebook takes profile, n_examples, depth" in str(err.value)
+    assert ("unknown parameter(s) n_exampels; this notebook takes profile, n_examples, depth"
+            in str(err.value))
 
 
 # --------------------------------------------------------------------------- ready-made specs
@@ -81,7 +90,8 @@ def test_ready_specs_accept_good_values(spec, good):
     (params.depth("resnet_bn"), 18, "an effective depth 4n+3 from 7, 11, 15, 19, ..., 43"),
     (params.depth("resnet_bn"), True, "an effective depth 4n+3 from 7, 11, 15, 19"),
     (params.depth("resnet_bn"), [19], "an effective depth 4n+3"),
-    (params.depths("maze"), 21, "an effective depth 4n+4 from 8, 12, 16, 20, ..., 44, or a list of them"),
+    (params.depths("maze"), 21,
+     "an effective depth 4n+4 from 8, 12, 16, 20, ..., 44, or a list of them"),
     (params.depths("maze"), 48, "4n+4 from 8, 12, 16, 20, ..., 44"),
     (params.depths("maze", up_to=20), 24, "4n+4 from 8, 12, 16, 20, or a list"),
     (params.depths("maze"), [8, True], "or a list of them"),
@@ -100,3 +110,34 @@ def test_ready_specs_reject_bad_values_naming_what_is_allowed(spec, bad, allowed
     problem = _problem(spec, bad)
     assert f"x = {bad!r} is not allowed: use" in problem
     assert allowed in problem
+
+
+def test_an_int_parameter_takes_numpy_integers_but_never_a_flag():
+    spec = Param(int, minimum=1)
+    assert spec.ok(np.int64(3)) and spec.ok(3)
+    assert not spec.ok(True) and not spec.ok(3.0) and not spec.ok(np.int64(0))
+    assert Param((int, bool)).ok(True) and Param(bool).ok(False) and not Param(bool).ok(0)
+
+
+# --------------------------------------------------------------------------- run names
+RUNS = sorted((Path(__file__).parents[1] / "results" / "quick" / "runs").glob("*.json"))
+
+
+def test_committed_records_keep_their_names():
+    """A run's file name holds its config's key(): every committed record's config, read
+    back, must name the same file, or finished runs would be trained again."""
+    assert RUNS, "no committed run records found"
+    for path in RUNS:
+        config = TrainConfig.from_dict(json.loads(path.read_text())["config"])
+        assert config.name() == path.stem, path.name
+
+
+def test_config_defaults_are_the_papers_cifar10_resnet_settings():
+    """TrainConfig's optimisation defaults repeat one row of recur.profiles (SPEC 4); this
+    keeps the two equal, and configs built from the profiles independent of them."""
+    paper = make_config("paper", "classification", family="resnet", recurrent=False, depth=7,
+                        dataset="cifar10")
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    for name in ("optimizer", "lr", "momentum", "weight_decay", "warmup_epochs", "gamma",
+                 "epochs", "batch_size"):
+        assert defaults[name] == getattr(paper, name), name

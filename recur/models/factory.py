@@ -1,7 +1,8 @@
 """``build_model``: (family, recurrent, effective depth, dataset) → a model (SPEC 2)."""
 from __future__ import annotations
 
-from recur.data import INFO
+from recur import checks
+from recur.datasets import INFO
 from recur.models import families
 from recur.models.net import DepthNet
 from recur.models.resnets import ResNet18, ResNet50
@@ -41,7 +42,7 @@ def iterations_for(family: str, depth: int) -> int:
     raises ``ValueError`` listing the valid depths."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth not in _valid(family, depth):
+    if not checks.is_integer(depth) or depth not in _valid(family, depth):
         listed = ", ".join(map(str, valid_depths(family, 20)))
         more = "" if family in _FIXED else ", …"
         raise ValueError(f"{family} cannot have effective depth {depth!r}; valid depths are "
@@ -76,10 +77,9 @@ def build_model(family: str, *, recurrent: bool, depth: int, dataset: str,
         raise ValueError(f"{family} is not defined for {dataset}; it takes "
                          f"{', '.join(WIDTHS[family])}")
     if not isinstance(recurrent, bool):
-        raise ValueError(f"recurrent must be True or False, got {recurrent!r}")
+        raise checks.bad("recurrent", recurrent, "True or False")
     width = WIDTHS[family][dataset] if width is None else width
-    if isinstance(width, bool) or not isinstance(width, int) or width < 2:
-        raise ValueError(f"width must be an integer >= 2, got {width!r}")
+    checks.integer("width", width, 2)
     allowed = {"maze": {"dilation"}}.get(family, set())
     if set(options) - allowed:
         raise ValueError(f"unknown option(s) {', '.join(sorted(set(options) - allowed))} for "
@@ -104,8 +104,7 @@ def build_model(family: str, *, recurrent: bool, depth: int, dataset: str,
                                       norm_iterations=n if recurrent else 1)
     else:  # maze
         dilation = options.get("dilation", 1)
-        if isinstance(dilation, bool) or not isinstance(dilation, int) or dilation < 1:
-            raise ValueError(f"dilation must be a positive integer, got {dilation!r}")
+        checks.integer("dilation", dilation, 1)
         parts = families.maze_parts(width, dilation=dilation)
     prelude, make_module, coda = parts
     modules = [make_module()] if recurrent else [make_module() for _ in range(n)]

@@ -13,6 +13,8 @@ import copy
 import torch
 from torch import nn
 
+from recur import checks
+
 
 class Module(nn.Module):
     """Base of the repeated modules: ``forward(h, iteration)``.
@@ -26,7 +28,7 @@ class Module(nn.Module):
     def forward(self, h: torch.Tensor, iteration: int = 0) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
-    def for_iteration(self, iteration: int) -> "Module":
+    def for_iteration(self, iteration: int) -> Module:
         return copy.deepcopy(self)
 
 
@@ -61,8 +63,7 @@ class DepthNet(nn.Module):
         """(module, iteration) pairs in the order they run."""
         if self.recurrent:
             n = self.iterations if iterations is None else iterations
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise ValueError(f"iterations must be a positive integer, got {n!r}")
+            checks.integer("iterations", n, 1)
             return [(self.blocks[0], i) for i in range(n)]
         if iterations not in (None, self.n_modules):
             raise ValueError(f"a feed-forward net has {self.n_modules} fixed modules; "
@@ -114,7 +115,7 @@ def unroll(net: DepthNet) -> DepthNet:
 def iterates(net: nn.Module) -> bool:
     """Does the net have one recurrent module whose output can be read after every
     iteration (``trace``)?  Not feed-forward nets, nor ResNet-50's recurrent stages."""
-    return isinstance(net.iterations, int) and not isinstance(net.iterations, bool)
+    return checks.is_integer(net.iterations)
 
 
 def count_parameters(net: nn.Module) -> int:
