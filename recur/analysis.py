@@ -1,12 +1,19 @@
 """What the features do (paper section 5, A.5–A.7): activation reuse, linear probes, CKA
 and feature visualisation.  Functions take models and tensors and return numbers or
-arrays; the notebooks plot them."""
+arrays; the notebooks plot them.  Modules, iterations and layers count from 1, as in the
+paper; a filter is a channel index, from 0 as in the tensors."""
 from __future__ import annotations
 
+import contextlib
 import math
+import numbers
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
+
+from recur import checks
+from recur.models import iterates
 
 
 # --------------------------------------------------------------------------- features
@@ -14,12 +21,13 @@ import torch
 def module_features(net, x: torch.Tensor, batch_size: int = 256) -> list[torch.Tensor]:
     """Features after every module (feed-forward) or iteration (recurrent), one forward
     pass per batch (``net.trace``), on the CPU in float32: a list of (N, C, H, W) or (N, D)."""
+    checks.integer("batch_size", batch_size, 1)
     net.eval()
     chunks = None
     for start in range(0, len(x), batch_size):
         feats = net.trace(x[start:start + batch_size], outputs=False)["features"]
         feats = [f.float().cpu() for f in feats]
-        chunks = [[f] for f in feats] if chunks is None else [c + [f] for c, f in zip(chunks, feats)]
+        chunks = [c + [f] for c, f in zip(chunks or [[] for _ in feats], feats)]
     return [torch.cat(c) for c in chunks]
 
 
@@ -52,35 +60,31 @@ def _gram(x) -> np.ndarray:
     return x @ x.T
 
 
-def _hsic_biased(k: np.ndarray, l: np.ndarray) -> float:
-    n = len(k)
+def _hsic_biased(kx: np.ndarray, ky: np.ndarray) -> float:
+    n = len(kx)
     h = np.eye(n) - 1.0 / n
-    return float(np.sum((h @ k @ h) * (h @ l @ h)))
+    return float(np.sum((h @ kx @ h) * (h @ ky @ h)))
 
 
-def _hsic_unbiased(k: np.ndarray, l: np.ndarray) -> float:
+def _hsic_unbiased(kx: np.ndarray, ky: np.ndarray) -> float:
     """Song et al. (2012) unbiased HSIC estimator, as in Nguyen et al. (2021)."""
-    n = len(k)
+    n = len(kx)
     if n < 4:
         raise ValueError("the unbiased HSIC estimator needs at least 4 examples")
-    k, l = k.copy(), l.copy()
-    np.fill_diagonal(k, 0.0)
-    np.fill_diagonal(l, 0.0)
+    kx, ky = kx.copy(), ky.copy()
+    np.fill_diagonal(kx, 0.0)
+    np.fill_diagonal(ky, 0.0)
     ones = np.ones(n)
-    kl = k @ l
-    value = (np.trace(kl) + (ones @ k @ ones) * (ones @ l @ ones) / ((n - 1) * (n - 2))
-             - 2.0 / (n - 2) * (ones @ kl @ ones))
+    kxy = kx @ ky
+    value = (np.trace(kxy) + (ones @ kx @ ones) * (ones @ ky @ ones) / ((n - 1) * (n - 2))
+             - 2.0 / (n - 2) * (ones @ kxy @ ones))
     return float(value / (n * (n - 3)))
 
 
 def linear_cka(x, y, debiased: bool = False) -> float:
     """Linear CKA (Kornblith et al. 2019) between representations (N, ...) of the same N
     examples, computed in float64; ``debiased`` uses the unbiased HSIC estimator."""
-    k, l = _gram(x), _gram(y)
-    if len(k) != len(l):
-        raise ValueError(f"x and y must describe the same examples: {len(k)} vs {len(l)}")
-    hsic = _hsic_unbiased if debiased else _hsic_biased
-    return hsic(k, l) / math.sqrt(hsic(k, k) * hsic(l, l))
+    return float(cka_matrix([x], [y], debiased)[0, 0])
 
 
 class MinibatchCKA:
@@ -93,10 +97,10 @@ class MinibatchCKA:
         self.batches = 0
 
     def update(self, x, y) -> None:
-        k, l = _gram(x), _gram(y)
-        self.xy += _hsic_unbiased(k, l)
-        self.xx += _hsic_unbiased(k, k)
-        self.yy += _hsic_unbiased(l, l)
+        kx, ky = _gram(x), _gram(y)
+        self.xy += _hsic_unbiased(kx, ky)
+        self.xx += _hsic_unbiased(kx, kx)
+        self.yy += _hsic_unbiased(ky, ky)
         self.batches += 1
 
     def value(self) -> float:
@@ -109,11 +113,14 @@ def cka_matrix(features_a: list, features_b: list, debiased: bool = False) -> np
     """CKA between every layer of one net (rows) and every layer of another (columns)."""
     grams_a = [_gram(f) for f in features_a]
     grams_b = [_gram(f) for f in features_b]
+    if len({len(g) for g in grams_a + grams_b}) > 1:
+        raise ValueError("the features must describe the same examples: "
+                         f"{sorted({len(g) for g in grams_a + grams_b})} rows")
     hsic = _hsic_unbiased if debiased else _hsic_biased
-    self_a = [hsic(k, k) for k in grams_a]
-    self_b = [hsic(l, l) for l in grams_b]
-    return np.array([[hsic(k, l) / math.sqrt(sa * sb) for l, sb in zip(grams_b, self_b)]
-                     for k, sa in zip(grams_a, self_a)])
+    self_a = [hsic(kx, kx) for kx in grams_a]
+    self_b = [hsic(ky, ky) for ky in grams_b]
+    return np.array([[hsic(kx, ky) / math.sqrt(sa * sb) for ky, sb in zip(grams_b, self_b)]
+                     for kx, sa in zip(grams_a, self_a)])
 
 
 # --------------------------------------------------------------------------- linear probes
@@ -152,24 +159,28 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
 
 def _feature(net, x: torch.Tensor, layer: int) -> torch.Tensor:
     """Features after module (or iteration) ``layer`` (1-based), through ``net.trace``; a
-    recurrent DepthNet runs only the iterations needed (and may run more than trained)."""
-    from recur.models.net import DepthNet
-
-    if isinstance(layer, bool) or not isinstance(layer, int) or layer < 1:
-        raise ValueError(f"layer must be a positive integer (1-based), got {layer!r}")
-    iterations = layer if isinstance(net, DepthNet) and net.recurrent else None
-    feats = net.trace(x, iterations=iterations, outputs=False)["features"]
+    net that iterates runs only the iterations needed (and may run more than trained)."""
+    checks.integer("layer", layer, 1)
+    feats = net.trace(x, iterations=layer if iterates(net) else None, outputs=False)["features"]
     if layer > len(feats):
-        raise ValueError(f"layer {layer} asked of a net with {len(feats)} modules")
+        raise checks.bad("layer", layer, f"an integer in 1..{len(feats)} (the net's modules)")
     return feats[layer - 1]
+
+
+def _filter_map(net, x: torch.Tensor, layer: int, filter: int) -> torch.Tensor:
+    """Channel ``filter`` (0-based) of the features after ``layer``, flattened: (N, P)."""
+    h = _feature(net, x, layer)  # (N, C, H, W)
+    if not (checks.is_integer(filter) and 0 <= filter < h.shape[1]):
+        raise checks.bad("filter", filter, f"an integer in 0..{h.shape[1] - 1} (the channels "
+                                           f"after layer {layer})")
+    return h[:, filter].flatten(1)
 
 
 @torch.no_grad()
 def activation_norm(net, x: torch.Tensor, layer: int, filter: int) -> torch.Tensor:
-    """The l2 norm of filter ``filter``'s activation after module (or iteration) ``layer``,
-    one value per image of x (N,), without gradients: what :func:`visualise_filter`
-    maximises."""
-    return _feature(net, x, layer)[:, filter].flatten(1).norm(dim=1)
+    """The l2 norm of filter ``filter``'s activation after module (or iteration) ``layer``
+    per image of x (N,), without gradients: what :func:`visualise_filter` maximises."""
+    return _filter_map(net, x, layer, filter).norm(dim=1)
 
 
 @torch.no_grad()
@@ -177,21 +188,38 @@ def first_layer_statistics(net, x: torch.Tensor) -> tuple[torch.Tensor, torch.Te
     """Per-channel mean and (biased) variance, over images and positions, of the output of
     the net's first ``nn.Conv2d`` on x (in eval mode): the data prior of
     :func:`visualise_filter` for nets without BatchNorm."""
-    captured, was_training = {}, net.training
-    conv = _first(net, torch.nn.Conv2d)
-    hook = conv.register_forward_hook(lambda m, i, o: captured.__setitem__("out", o))
-    try:
-        net.eval()
+    with _captured(_first(net, torch.nn.Conv2d), lambda i, o: o) as seen, _frozen(net):
         _feature(net, x.to(next(net.parameters()).device), 1)
+    return _moments(seen["h"])
+
+
+@contextlib.contextmanager
+def _captured(module, take):
+    """A dict whose ``"h"`` is ``take(inputs, output)`` of the module's latest call."""
+    seen = {}
+    hook = module.register_forward_hook(lambda m, i, o: seen.__setitem__("h", take(i, o)))
+    try:
+        yield seen
     finally:
         hook.remove()
+
+
+@contextlib.contextmanager
+def _frozen(net):
+    """The net in eval mode without parameter gradients, left as found afterwards."""
+    was_training, flags = net.training, [p.requires_grad for p in net.parameters()]
+    net.eval().requires_grad_(False)
+    try:
+        yield net
+    finally:
+        for p, flag in zip(net.parameters(), flags):
+            p.requires_grad_(flag)
         net.train(was_training)
-    return _moments(captured["out"])
 
 
-def _first(net, kind):
+def _first(net, kind, required: bool = True):
     found = next((m for m in net.modules() if isinstance(m, kind)), None)
-    if found is None:
+    if found is None and required:
         raise ValueError(f"the net has no {kind.__name__}")
     return found
 
@@ -204,9 +232,11 @@ PROJECTIONS = ("mean", "range", "none")
 
 
 def _projector(reference: torch.Tensor | None, project: str):
-    """The map applied to the optimised batch at the start and after every step."""
-    if project not in PROJECTIONS:
-        raise ValueError(f"project must be one of {PROJECTIONS}, got {project!r}")
+    """Keeps the optimised batch image-like: "mean" shifts each image and channel to the
+    reference's mean and clamps it to its [min, max] (three times, alternately), "range"
+    only clamps.  A fixed brightness rules out the trivial maximiser of most filters of a
+    ReLU net without BatchNorm: a uniform black or white image (what "range" gives)."""
+    assert project in PROJECTIONS, project
     if reference is None or project == "none":
         return lambda z: z
     lo, hi = float(reference.min()), float(reference.max())
@@ -221,123 +251,169 @@ def _projector(reference: torch.Tensor | None, project: str):
     return brightness
 
 
-def visualise_filter(net, layer: int, filter: int, *, shape=None, batch: int | None = None,
-                     steps: int = 1000, lr: float = 0.01, jitter: int | None = None,
-                     main: float = 1.0, tv: float = 0.0, bn: float = 0.0, l2: float = 0.0,
-                     reference: torch.Tensor | None = None, project: str = "mean",
-                     candidates: int = 16, seed: int = 0) -> torch.Tensor:
-    """A batch of inputs that maximise the l2 norm of one filter's activation after module
-    (or iteration) ``layer`` (1-based; features from ``net.trace``), paper A.6.
+@dataclass(frozen=True)
+class FilterSettings:
+    """The options of :func:`visualise_filter` (paper A.6; the paper: ``steps=1000, lr=0.01,
+    batch=64``, the quick profile: ``steps=300, lr=0.1``), validated on creation.  ``lr``:
+    Adam's, cosine-annealed.  ``shape``: (B, C, H, W) or (C, H, W) (default: the reference's
+    images, else (3, 32, 32)); ``batch`` overrides B.  ``jitter``: the batch is rolled by
+    shifts uniform in [-jitter, +jitter] (None: the image size, the paper's ±32 for 32×32).
+    ``main``, ``tv``, ``bn``, ``l2``: the loss's weights (:func:`regulariser_weights`).
+    ``candidates``: each image starts as the most activating of this many standard-normal
+    images (so that filters silent on most noise get a gradient), drawn from ``seed``."""
+    steps: int = 1000
+    lr: float = 0.01
+    shape: tuple | None = None
+    batch: int | None = None
+    jitter: int | None = None
+    main: float = 1.0
+    tv: float = 0.0
+    bn: float = 0.0
+    l2: float = 0.0
+    project: str = "mean"
+    candidates: int = 16
+    seed: int = 0
 
-    Loss, minimised with Adam (initial ``lr``) and cosine annealing over ``steps``::
+    def __post_init__(self):
+        checks.integer("steps", self.steps, 0)
+        checks.integer("batch", self.batch, 1, optional=True)
+        checks.integer("jitter", self.jitter, 0, optional=True)
+        checks.integer("candidates", self.candidates, 1)
+        checks.integer("seed", self.seed)
+        checks.one_of("project", self.project, PROJECTIONS)
+        for name in ("lr", "main", "tv", "bn", "l2"):
+            value = getattr(self, name)
+            if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                    or not math.isfinite(value) or (name == "lr" and value <= 0)):
+                raise checks.bad(name, value, "a positive number" if name == "lr" else "a number")
+        if self.shape is not None and not (len(self.shape) in (3, 4) and all(
+                checks.is_integer(n) and n > 0 for n in self.shape)):
+            raise checks.bad("shape", self.shape, "(B, C, H, W) or (C, H, W), positive integers")
+
+
+@dataclass(frozen=True)
+class FilterImages:
+    """What :func:`visualise_filter` returns.  ``images``: (B, C, H, W) on the CPU;
+    ``activation``: (B,), :func:`activation_norm` of each final image.  ``silent``: (B,),
+    that norm is exactly 0: the filter (a dead ReLU) never responded, so the image shows
+    the start and the regularisers, not what the filter prefers; plots should mark it."""
+    images: torch.Tensor
+    activation: torch.Tensor
+    layer: int
+    filter: int
+    settings: FilterSettings
+
+    @property
+    def silent(self) -> torch.Tensor:
+        return self.activation == 0
+
+
+@contextlib.contextmanager
+def _statistics_prior(net, reference: torch.Tensor | None, bn: float):
+    """DeepInversion's penalty on the first layer's batch statistics in the last forward
+    pass (None for ``bn <= 0``): the first BatchNorm's input against its running ones, or
+    without BatchNorm, the first Conv2d's output against its ones on ``reference``."""
+    if not bn > 0:
+        yield None
+        return
+    first_bn = _first(net, torch.nn.modules.batchnorm._BatchNorm, required=False)
+    if first_bn is not None:
+        target = (first_bn.running_mean, first_bn.running_var)
+        where = _captured(first_bn, lambda i, o: i[0])
+    elif reference is not None:
+        target = first_layer_statistics(net, reference)
+        where = _captured(_first(net, torch.nn.Conv2d), lambda i, o: o)
+    else:
+        raise ValueError("bn > 0 needs a net with BatchNorm or a reference batch")
+
+    def penalty(seen: dict) -> torch.Tensor:
+        mean, var = _moments(seen["h"])
+        return (mean - target[0]).norm() + (var - target[1]).norm()
+    with where as seen:
+        yield lambda: penalty(seen)
+
+
+@torch.no_grad()
+def _start(net, layer: int, filter: int, shape: tuple, candidates: int, project,
+           g: torch.Generator) -> torch.Tensor:
+    """Per image, the most activating of ``candidates`` projected normal images: a leaf."""
+    device = next(net.parameters()).device
+    pool = project(torch.randn((shape[0] * candidates,) + shape[1:], generator=g).to(device))
+    score = torch.cat([activation_norm(net, c, layer, filter) for c in pool.split(256)])
+    best = score.view(shape[0], candidates).argmax(1)  # (B,)
+    x = pool.view(shape[0], candidates, *shape[1:])[torch.arange(shape[0]), best]
+    return x.clone().requires_grad_(True)
+
+
+def _shift(jitter: int, g: torch.Generator) -> tuple[int, int]:
+    """A random roll (dy, dx), each uniform in [-jitter, +jitter]; none for jitter 0."""
+    return (tuple(torch.randint(-jitter, jitter + 1, (2,), generator=g).tolist()) if jitter
+            else (0, 0))
+
+
+def _loss(net, x: torch.Tensor, shift: tuple, layer: int, filter: int, s: FilterSettings,
+          prior) -> torch.Tensor:
+    """The objective of :func:`visualise_filter` on the batch rolled by ``shift``."""
+    rolled = torch.roll(x, shifts=shift, dims=(-2, -1))
+    a = _filter_map(net, rolled, layer, filter)  # (B, P)
+    loss = -s.main * (a.norm(dim=1) / math.sqrt(a.shape[1])).mean()
+    if s.tv:
+        loss = loss + s.tv * total_variation(rolled)
+    if s.l2:
+        loss = loss + s.l2 * x.flatten(1).norm(dim=1).mean()
+    if prior is not None:
+        loss = loss + s.bn * prior()
+    return loss
+
+
+def _descend(x: torch.Tensor, objective, project, steps: int, lr: float) -> None:
+    """Minimise ``objective()`` over x in place: cosine-annealed Adam, then ``project``."""
+    opt = torch.optim.Adam([x], lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    for _ in range(steps):
+        loss = objective()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        with torch.no_grad():
+            x.copy_(project(x))
+
+
+def visualise_filter(net, layer: int, filter: int, *, reference: torch.Tensor | None = None,
+                     settings: FilterSettings | None = None, **options) -> FilterImages:
+    """Paper A.6: a batch of inputs that maximise the l2 norm of filter ``filter``'s
+    (0-based channel) activation after module (or iteration) ``layer`` (1-based).  Options:
+    a :class:`FilterSettings` and/or its fields as keywords, which override it.  Minimised
+    over the normalised input, rolled by the jitter, and kept image-like by ``project``::
 
         - main · mean_i ||a_{layer,filter}(x_i)||_2 / sqrt(P)  + tv · TV(x)
         + bn · (||mu - mu_ref||_2 + ||var - var_ref||_2)       + l2 · mean_i ||x_i||_2
 
-    - the main loss is the paper's sum of per-image activation norms, divided by the batch
-      size and by sqrt(P), P the feature map's positions (a root-mean-square activation:
-      constant factors, so that the weights do not depend on batch or map size);
-    - every step the batch is rolled (wrapping round, ``torch.roll``) by shifts drawn
-      uniformly from [-jitter, +jitter] in both axes (``jitter=None``: the image size, the
-      paper's ±32 for 32×32); activation and total variation (:func:`total_variation`,
-      four directions, l2) are taken on the rolled batch;
-    - the third term is DeepInversion's penalty on the per-channel batch statistics at the
-      first layer: for a net with BatchNorm, of the first BatchNorm's input against its
-      running statistics; for a net without (the ConvNets), of the first ``nn.Conv2d``'s
-      output against that layer's statistics on ``reference``, a batch of real,
-      normalised inputs, measured once (:func:`first_layer_statistics`).  ``bn > 0`` needs
-      one of the two.
-
-    The optimised variable is the normalised input.  With a ``reference``, ``project``
-    keeps it image-like, at the start and after every step: ``"mean"`` (default) shifts
-    every image and channel to the reference's mean brightness and clamps it to the
-    reference's range [min, max] (alternately, three times); ``"range"`` only clamps;
-    ``"none"`` does nothing.  Fixing the brightness rules out the trivial maximiser of a
-    ReLU net without BatchNorm, most of whose filters respond most to uniform regions: a
-    constant black or white image (what the first layer, which has no regulariser, gives
-    with ``"range"``); contrast and pattern stay free.  The start is, for each image of
-    the batch, the most activating of ``candidates`` seeded standard-normal images
-    (projected), so that filters silent on most noise still get a gradient.
-
-    ``shape``: (B, C, H, W) or (C, H, W) of the batch (default: the reference's image
-    shape, else (3, 32, 32)); ``batch`` overrides B (default: B of a 4-d shape, else 1;
-    the paper: 64).  :func:`regulariser_weights` gives the paper's ``main``/``tv``/``bn``
-    per layer.  The paper: ``steps=1000, lr=0.01, batch=64``; the quick profile:
-    ``steps=300, lr=0.1, batch=1`` (about half a second on one CPU core for a digits
-    ConvNet of width 16).  The net is left as found (mode and ``requires_grad``).
-    Returns the batch (B, C, H, W) on the CPU; :func:`to_display` readies it for
-    ``imshow``."""
-    if shape is None:
-        shape = tuple(reference.shape[1:]) if reference is not None else (3, 32, 32)
-    shape = tuple(shape)
-    if len(shape) == 3:
-        shape = (1,) + shape
-    if len(shape) != 4:
-        raise ValueError(f"shape must be (B, C, H, W) or (C, H, W), got {shape!r}")
-    if batch is not None:
-        shape = (int(batch),) + shape[1:]
-    jitter = max(shape[-2:]) if jitter is None else int(jitter)
-    device = next(net.parameters()).device
-    was_training = net.training
-    flags = [p.requires_grad for p in net.parameters()]
-    net.eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    if reference is not None:
-        reference = reference.to(device=device, dtype=torch.float32)
-    project = _projector(reference, project)
-    target, hook, captured = None, None, {}
-    try:
-        if bn > 0:
-            first_bn = next((m for m in net.modules()
-                             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)), None)
-            if first_bn is not None:
-                target = (first_bn.running_mean, first_bn.running_var)
-                hook = first_bn.register_forward_hook(
-                    lambda m, i, o: captured.__setitem__("h", i[0]))
-            elif reference is not None:
-                target = first_layer_statistics(net, reference)
-                hook = _first(net, torch.nn.Conv2d).register_forward_hook(
-                    lambda m, i, o: captured.__setitem__("h", o))
-            else:
-                raise ValueError("bn > 0 needs a net with BatchNorm or a reference batch")
-
-        g = torch.Generator().manual_seed(seed)
-        k = max(1, int(candidates))
-        with torch.no_grad():
-            pool = project(torch.randn((shape[0] * k,) + shape[1:], generator=g).to(device))
-            score = torch.cat([activation_norm(net, c, layer, filter) for c in pool.split(256)])
-            x = pool.view(shape[0], k, *shape[1:])[torch.arange(shape[0]),
-                                                   score.view(shape[0], k).argmax(1)]
-        x = x.clone().requires_grad_(True)
-        opt = torch.optim.Adam([x], lr=lr)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-        for _ in range(steps):
-            dy, dx = (torch.randint(-jitter, jitter + 1, (2,), generator=g).tolist()
-                      if jitter else (0, 0))
-            rolled = torch.roll(x, shifts=(dy, dx), dims=(-2, -1))
-            a = _feature(net, rolled, layer)[:, filter].flatten(1)
-            loss = -main * (a.norm(dim=1) / math.sqrt(a.shape[1])).mean()
-            if tv:
-                loss = loss + tv * total_variation(rolled)
-            if l2:
-                loss = loss + l2 * x.flatten(1).norm(dim=1).mean()
-            if target is not None:
-                mean, var = _moments(captured["h"])
-                loss = loss + bn * ((mean - target[0]).norm() + (var - target[1]).norm())
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            with torch.no_grad():
-                x.copy_(project(x))
-    finally:
-        if hook is not None:
-            hook.remove()
-        for p, flag in zip(net.parameters(), flags):
-            p.requires_grad_(flag)
-        net.train(was_training)
-    return x.detach().cpu()
+    The paper's sum of activation norms over the batch size and sqrt(P), P the map's
+    positions (so that the weights depend on neither); TV: :func:`total_variation`; the
+    bn term: :func:`_statistics_prior`, which without BatchNorm needs ``reference``, real
+    normalised inputs (N, C, H, W).  The net is left as found (mode, ``requires_grad``).
+    Returns :class:`FilterImages`: the batch, and per image the filter's final activation
+    and whether it is ``silent``; :func:`to_display` readies the images for ``imshow``."""
+    s = replace(settings or FilterSettings(), **options)  # unknown keys: TypeError
+    checks.integer("layer", layer, 1)
+    checks.integer("filter", filter, 0)
+    shape = tuple(s.shape or (reference.shape[1:] if reference is not None else (3, 32, 32)))
+    shape = shape if len(shape) == 4 else (1,) + shape
+    shape = shape if s.batch is None else (s.batch,) + shape[1:]  # (B, C, H, W)
+    jitter = max(shape[-2:]) if s.jitter is None else s.jitter
+    g = torch.Generator().manual_seed(s.seed)
+    with _frozen(net):
+        if reference is not None:
+            reference = reference.to(device=next(net.parameters()).device, dtype=torch.float32)
+        project = _projector(reference, s.project)
+        with _statistics_prior(net, reference, s.bn) as prior:
+            x = _start(net, layer, filter, shape, s.candidates, project, g)
+            _descend(x, lambda: _loss(net, x, _shift(jitter, g), layer, filter, s, prior),
+                     project, s.steps, s.lr)
+        activation = activation_norm(net, x.detach(), layer, filter)  # (B,)
+    return FilterImages(x.detach().cpu(), activation.cpu(), layer, filter, s)
 
 
 def to_display(img: torch.Tensor) -> np.ndarray:
@@ -359,15 +435,15 @@ def to_display(img: torch.Tensor) -> np.ndarray:
     return out[0] if single else out
 
 
+
 def regulariser_weights(layer: int, layers: int, *, main: float = 0.64, tv: float = 1.0,
                         bn: float = 10.0) -> dict:
-    """Paper A.6 (CIFAR-10): the weights of :func:`visualise_filter` at ``layer`` of
-    ``layers`` (1-based), ``{"main", "tv", "bn"}``.  ``tv`` and ``bn`` are 0 at the first
-    layer and grow linearly in (layer - 1)/(layers - 1) to the paper's last-layer values
-    (1.0, 10).  ``main`` is the main loss's (activation norm's) coefficient: the paper
-    gives only its last-layer value (0.64); we take 1.0 at the first layer and interpolate
-    linearly to it.  One layer (``layers == 1``) gets the first layer's weights."""
-    if not 1 <= layer <= layers:
-        raise ValueError(f"layer must be in 1..{layers}, got {layer!r}")
+    """Paper A.6 (CIFAR-10): the weights ``{"main", "tv", "bn"}`` of :func:`visualise_filter`
+    at ``layer`` of ``layers`` (1-based), linear in (layer - 1)/(layers - 1) from (1, 0, 0)
+    at the first layer (the only one of a one-layer net) to the paper's last-layer values
+    (0.64, 1.0, 10); the paper gives ``main`` only there, we start it at 1."""
+    checks.integer("layers", layers, 1)
+    if not (checks.is_integer(layer) and 1 <= layer <= layers):
+        raise checks.bad("layer", layer, f"an integer in 1..{layers}")
     f = (layer - 1) / (layers - 1) if layers > 1 else 0.0
     return {"main": 1.0 + (main - 1.0) * f, "tv": tv * f, "bn": bn * f}

@@ -1,5 +1,6 @@
 """CKA against independent float64 references and its invariants; activation reuse,
 probes and feature visualisation on cases with known answers."""
+import copy
 import itertools
 
 import numpy as np
@@ -7,25 +8,26 @@ import pytest
 import torch
 
 from recur import analysis
-from recur.models import build_model
+from recur.models import build_model, unroll
 
 RNG = np.random.default_rng(0)
 
 
 def cka_reference(x, y):
-    """Linear CKA in feature space: ||Yc'Xc||² / (||Xc'Xc|| ||Yc'Yc||) (Kornblith et al., eq. 4)."""
+    """Linear CKA in feature space: ||Yc'Xc||² / (||Xc'Xc|| ||Yc'Yc||) (Kornblith et al.,
+    eq. 4)."""
     x = x - x.mean(0)
     y = y - y.mean(0)
     return np.linalg.norm(y.T @ x) ** 2 / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y))
 
 
-def hsic_u_statistic(k, l):
+def hsic_u_statistic(kx, ky):
     """Song et al.'s unbiased HSIC straight from its definition: the mean over ordered
-    4-tuples of distinct examples of k_ij l_ij + k_ij l_qr − 2 k_ij l_iq."""
-    n = len(k)
+    4-tuples of distinct examples of kx_ij ky_ij + kx_ij ky_qr − 2 kx_ij ky_iq."""
+    n = len(kx)
     total, count = 0.0, 0
     for i, j, q, r in itertools.permutations(range(n), 4):
-        total += k[i, j] * l[i, j] + k[i, j] * l[q, r] - 2 * k[i, j] * l[i, q]
+        total += kx[i, j] * ky[i, j] + kx[i, j] * ky[q, r] - 2 * kx[i, j] * ky[i, q]
         count += 1
     return total / count
 
@@ -38,9 +40,9 @@ def test_linear_cka_matches_the_feature_space_formula():
 
 def test_unbiased_hsic_matches_its_u_statistic_definition():
     x, y = RNG.normal(size=(7, 3)), RNG.normal(size=(7, 4))
-    k, l = x @ x.T, y @ y.T
-    assert analysis._hsic_unbiased(k, l) == pytest.approx(hsic_u_statistic(k, l), rel=1e-9)
-    want = hsic_u_statistic(k, l) / np.sqrt(hsic_u_statistic(k, k) * hsic_u_statistic(l, l))
+    kx, ky = x @ x.T, y @ y.T
+    assert analysis._hsic_unbiased(kx, ky) == pytest.approx(hsic_u_statistic(kx, ky), rel=1e-9)
+    want = hsic_u_statistic(kx, ky) / np.sqrt(hsic_u_statistic(kx, kx) * hsic_u_statistic(ky, ky))
     assert analysis.linear_cka(x, y, debiased=True) == pytest.approx(want, rel=1e-9)
 
 
@@ -115,12 +117,24 @@ def vis_setup():
     return net, ref, rand, alive
 
 
-def test_feature_visualisation_raises_the_activation_above_random_images(vis_setup):
-    net, ref, rand, alive = vis_setup
+@pytest.fixture(scope="module")
+def vis_images(vis_setup):
+    """The image of every live filter (100 steps), made from a net in training mode, and
+    whether the net was left as found."""
+    net, ref, _, alive = vis_setup
     net.train()
+    imgs = {f: analysis.visualise_filter(net, layer=2, filter=f, steps=100, lr=0.1,
+                                         reference=ref).images for f in alive}
+    left_as_found = all(p.requires_grad for p in net.parameters()) and net.training
+    net.eval()
+    return imgs, left_as_found
+
+
+def test_feature_visualisation_raises_the_activation_above_random_images(vis_setup, vis_images):
+    net, ref, rand, alive = vis_setup
+    imgs, left_as_found = vis_images
     ratios = []
-    for f in alive:
-        img = analysis.visualise_filter(net, layer=2, filter=f, steps=100, lr=0.1, reference=ref)
+    for f, img in imgs.items():
         assert img.shape == (1, 1, 32, 32) and torch.isfinite(img).all()
         # the image keeps the reference's brightness and range
         assert img.mean().item() == pytest.approx(ref.mean().item(), abs=0.05)
@@ -132,25 +146,24 @@ def test_feature_visualisation_raises_the_activation_above_random_images(vis_set
     # by ≥ 1.5×, the best by ≥ 5×.  Filters that mostly follow the brightness, which is
     # held fixed, cannot gain much; without optimisation the median stays near 1.
     assert ratios.min() >= 1.1 and ratios.median() >= 1.5 and ratios.max() >= 5.0, ratios
-    assert all(p.requires_grad for p in net.parameters()) and net.training  # left as found
-    net.eval()
+    assert left_as_found  # mode and requires_grad
 
 
-def test_feature_visualisation_is_filter_specific_and_deterministic(vis_setup):
+def test_feature_visualisation_is_filter_specific_and_deterministic(vis_setup, vis_images):
     net, ref, _, alive = vis_setup
-    imgs = {f: analysis.visualise_filter(net, layer=2, filter=f, steps=100, lr=0.1,
-                                         reference=ref) for f in alive}
+    imgs = vis_images[0]
     corr = torch.tensor([abs(np.corrcoef(imgs[a].flatten(), imgs[b].flatten())[0, 1])
                          for a, b in itertools.combinations(alive, 2)])
     assert corr.median() < 0.3 and corr.max() < 0.9, corr  # different filters, other images
-    again = analysis.visualise_filter(net, layer=2, filter=alive[0], steps=100, lr=0.1,
-                                      reference=ref)
-    assert torch.equal(again, imgs[alive[0]])  # the same seed, the same image
-    other = analysis.visualise_filter(net, layer=2, filter=alive[0], steps=100, lr=0.1,
-                                      reference=ref, seed=1)
-    assert not torch.equal(other, imgs[alive[0]])
+    settings = analysis.FilterSettings(steps=100, lr=0.1)
+    again = analysis.visualise_filter(net, layer=2, filter=alive[0], reference=ref,
+                                      settings=settings)
+    assert torch.equal(again.images, imgs[alive[0]])  # the same seed, the same image
+    other = analysis.visualise_filter(net, layer=2, filter=alive[0], reference=ref,
+                                      settings=settings, seed=1)  # a keyword overrides
+    assert other.settings.seed == 1 and not torch.equal(other.images, imgs[alive[0]])
     batch = analysis.visualise_filter(net, layer=2, filter=alive[0], steps=5, lr=0.1,
-                                      reference=ref, batch=3)
+                                      reference=ref, batch=3).images
     shown = analysis.to_display(batch)
     assert batch.shape == (3, 1, 32, 32) and shown.shape == (3, 32, 32)
     assert np.allclose(shown.min((1, 2)), 0.0) and np.allclose(shown.max((1, 2)), 1.0)
@@ -167,8 +180,9 @@ def test_regulariser_weights_grow_linearly_to_the_paper_values():
     assert analysis.regulariser_weights(3, 4) == pytest.approx(
         {"main": 1.0 - 0.36 * 2 / 3, "tv": 2 / 3, "bn": 20 / 3})
     assert analysis.regulariser_weights(1, 1) == first
-    with pytest.raises(ValueError):
-        analysis.regulariser_weights(6, 5)
+    for layer in (0, 6, 2.0, True):
+        with pytest.raises(ValueError, match=r"layer = .* use an integer in 1\.\.5"):
+            analysis.regulariser_weights(layer, 5)
 
 
 def stats_distance(h, mean, var):
@@ -183,7 +197,7 @@ def test_statistics_prior_pulls_the_first_layer_towards_the_data(vis_setup):
     dist = {}
     for bn in (0.0, 10.0):
         img = analysis.visualise_filter(net, layer=3, filter=alive[0], steps=60, lr=0.1,
-                                        reference=ref, bn=bn, batch=4)
+                                        reference=ref, bn=bn, batch=4).images
         m, v = analysis.first_layer_statistics(net, img)
         dist[bn] = ((m - mean).norm() + (v - var).norm()).item()
     assert dist[10.0] < 0.7 * dist[0.0], dist
@@ -199,9 +213,66 @@ def test_statistics_prior_pulls_the_first_layer_towards_the_data(vis_setup):
     dist = {}
     for bn in (0.0, 10.0):
         img = analysis.visualise_filter(bn_net, layer=1, filter=0, steps=40, lr=0.1, bn=bn,
-                                        shape=(4, 1, 32, 32))
+                                        shape=(4, 1, 32, 32)).images
         with torch.no_grad():
             bn_net(img)
         dist[bn] = stats_distance(seen["h"], first.running_mean, first.running_var)
     hook.remove()
     assert dist[10.0] < 0.5 * dist[0.0], dist
+
+
+def test_a_filter_dead_by_construction_is_marked_silent(vis_setup):
+    """A filter whose weights are 0 and bias negative never passes its ReLU: its images are
+    meaningless, and the result says so; a live filter's are not marked."""
+    net, ref, _, alive = vis_setup
+    dead = copy.deepcopy(net)
+    with torch.no_grad():
+        dead.blocks[0].conv.weight[alive[0]] = 0.0
+        dead.blocks[0].conv.bias[alive[0]] = -1.0
+    for n, f, silent in ((dead, alive[0], True), (dead, alive[1], False), (net, alive[0], False)):
+        out = analysis.visualise_filter(n, layer=2, filter=f, steps=5, lr=0.1, reference=ref,
+                                        batch=2, candidates=2)
+        assert out.silent.tolist() == [silent] * 2 and (out.layer, out.filter) == (2, f)
+        with torch.no_grad():  # the activation, straight from the trace, not activation_norm
+            h = n.trace(out.images, iterations=2, outputs=False)["features"][1][:, f]
+        assert torch.equal(out.activation, h.flatten(1).norm(dim=1))
+
+
+def test_layers_count_from_one(vis_setup):
+    """Layer k is the output of the k-th module (iteration): layer 1 is the shared module
+    applied once to the prelude's output, layer 2 twice."""
+    net, ref, _, alive = vis_setup
+    x, f = ref[:5], alive[0]
+    with torch.no_grad():
+        h1 = net.blocks[0](net.prelude(x))
+        h2 = net.blocks[0](h1)
+    for k, h in ((1, h1), (2, h2)):
+        assert torch.allclose(analysis.activation_norm(net, x, k, f),
+                              h[:, f].flatten(1).norm(dim=1), rtol=1e-5, atol=1e-6)
+    # a recurrent net may be asked for more iterations than it was trained with
+    assert analysis.activation_norm(net, x, net.iterations + 2, f).shape == (5,)
+
+
+@pytest.mark.parametrize("layer, filter, match", [
+    (0, 0, r"layer = 0 .* use an integer >= 1"),
+    (True, 0, r"layer = True .* use an integer >= 1"),
+    (4, 0, r"layer = 4 .* use an integer in 1\.\.3"),  # the feed-forward net has 3 modules
+    (1, -1, r"filter = -1 .* use an integer >= 0"),
+    (1, 16, r"filter = 16 .* use an integer in 0\.\.15"),  # width 16
+])
+def test_visualise_filter_names_a_bad_index_and_its_range(vis_setup, layer, filter, match):
+    ff = unroll(vis_setup[0]).train()
+    with pytest.raises(ValueError, match=match):
+        analysis.visualise_filter(ff, layer, filter, steps=1, reference=vis_setup[1])
+    assert all(p.requires_grad for p in ff.parameters()) and ff.training  # left as found
+
+
+@pytest.mark.parametrize("options, name", [
+    ({"steps": -1}, "steps"), ({"batch": 0}, "batch"), ({"candidates": 0}, "candidates"),
+    ({"jitter": 1.5}, "jitter"), ({"project": "clip"}, "project"), ({"lr": 0.0}, "lr"),
+    ({"tv": float("nan")}, "tv"), ({"shape": (32, 32)}, "shape")])
+def test_filter_settings_are_validated_on_creation(options, name):
+    with pytest.raises(ValueError, match=rf"^{name} = "):
+        analysis.FilterSettings(**options)
+    with pytest.raises(TypeError):  # an unknown option is an error, not ignored
+        analysis.visualise_filter(None, 1, 0, stepz=10)
