@@ -236,12 +236,15 @@ def test_share_norms_copies_one_iterations_batchnorm_everywhere():
     for _ in range(3):  # give each iteration's BatchNorm its own running statistics
         net(torch.randn(8, 1, 32, 32))
     before = {k: v.clone() for k, v in net.state_dict().items()}
-    shared = share_norms(net, iteration=1)
+    shared = share_norms(net, iteration=2)  # counted from 1: the second iteration's
     norms = net.blocks[0].norms
     for k in range(len(norms)):
         for a, b in zip(shared.blocks[0].norms[k].state_dict().values(),
                         norms[1].state_dict().values()):
             assert torch.equal(a, b)
+    for bad in (0, len(norms) + 1, True):
+        with pytest.raises(ValueError, match=rf"iteration = {bad!r} .* 1\.\.{len(norms)}"):
+            share_norms(net, iteration=bad)
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # untouched
     rows = norm_statistics(net)
     assert len(rows) == 3 * 4 and rows[5]["iteration"] == 2 and rows[5]["layer"] == 2

@@ -132,15 +132,16 @@ def _iteration_norms(net: DepthNet):
     return norms
 
 
-def share_norms(net: DepthNet, iteration: int = 0) -> DepthNet:
+def share_norms(net: DepthNet, iteration: int = 1) -> DepthNet:
     """A copy of a recurrent BatchNorm net in which every iteration uses the BatchNorm of
-    ``iteration`` (paper 3.1: what one shared set of statistics costs)."""
+    ``iteration`` (counted from 1, as in :func:`norm_statistics`; paper 3.1: what one
+    shared set of statistics costs)."""
     norms = _iteration_norms(net)
-    if not 0 <= iteration < len(norms):
-        raise ValueError(f"iteration must be in 0..{len(norms) - 1}, got {iteration!r}")
+    if not (checks.is_integer(iteration) and 1 <= iteration <= len(norms)):
+        raise checks.bad("iteration", iteration, f"an integer in 1..{len(norms)}")
     clone = copy.deepcopy(net)
     for i in range(len(norms)):
-        clone.blocks[0].norms[i] = copy.deepcopy(norms[iteration])
+        clone.blocks[0].norms[i] = copy.deepcopy(norms[iteration - 1])
     return clone
 
 
