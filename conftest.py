@@ -2,12 +2,12 @@
 and checkpoints go to a temporary folder, never into the checkout's results/.
 
 nbval re-executes the committed notebooks with the committed quick-profile run records
-and study results (``results/quick/runs``, ``results/quick/studies``) copied into that folder, as the runner left them: a training cell
-reads each finished run back instead of training it again, and only the nets whose
-weights a notebook reads are trained (checkpoints are not committed; ``load_trained``
-trains those again).  Retraining all 96 runs is the main job's work (``bash
-scripts/reproduce``): on a CPU without bfloat16 units it takes well over the test
-command's budget."""
+and study results (``results/quick/runs``, ``results/quick/studies``) copied into that
+folder, as the runner left them: a training cell reads each finished run back instead of
+training it again, and only the nets whose weights a notebook reads are trained
+(checkpoints are not committed; ``load_trained`` trains those again).  Retraining all 96
+runs is the main job's work (``bash scripts/reproduce``): on a CPU without bfloat16 units
+it takes well over the test command's budget."""
 import os
 import shutil
 import tempfile

@@ -89,7 +89,8 @@ def rate(fn, n: int, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer mazes, one repeat")
-    parser.add_argument("--output", default=str(ROOT / "results" / "benchmarks" / "maze_generation.json"))
+    parser.add_argument("--output",
+                        default=str(ROOT / "results" / "benchmarks" / "maze_generation.json"))
     args = parser.parse_args()
     repeats = 1 if args.quick else 3
     rows = []
@@ -98,8 +99,9 @@ def main() -> None:
             n_ours, n_plain = n_ours // 10, n_plain // 4
         fast = rate(lambda r: ours(n_ours, cells, r), n_ours, repeats)
         slow = rate(lambda r: plain_dfs(n_plain, cells, r), n_plain, repeats)
-        rows.append({"cells": cells, "recur_mazes_per_s": round(fast), "plain_mazes_per_s": round(slow),
-                     "speedup": round(fast / slow, 1), "n_recur": n_ours, "n_plain": n_plain})
+        rows.append({"cells": cells, "recur_mazes_per_s": round(fast),
+                     "plain_mazes_per_s": round(slow), "speedup": round(fast / slow, 1),
+                     "n_recur": n_ours, "n_plain": n_plain})
         print(f"{cells:2d}x{cells:<2d} cells: recur {fast:>10,.0f} mazes/s   plain Python DFS "
               f"{slow:>8,.0f} mazes/s   speed-up {fast / slow:6.1f}x")
     # The paper's datasets: 60,000 mazes of each size (5, 6, 7 cells), labels and images.
@@ -107,9 +109,11 @@ def main() -> None:
     for cells in (5, 6, 7):
         ours(60_000, cells, 0)
     paper_s = time.perf_counter() - t0
-    print(f"the paper's 180,000 mazes (3 sizes x 60,000) with labels and 2x images: {paper_s:.2f} s")
-    record = {"benchmark": "maze_generation", "rows": rows, "paper_180k_seconds": round(paper_s, 3),
-              "render_batch": RENDER_BATCH, "repeats": repeats, "machine": platform.machine(),
+    print("the paper's 180,000 mazes (3 sizes x 60,000) with labels and 2x images: "
+          f"{paper_s:.2f} s")
+    record = {"benchmark": "maze_generation", "rows": rows,
+              "paper_180k_seconds": round(paper_s, 3), "render_batch": RENDER_BATCH,
+              "repeats": repeats, "machine": platform.machine(),
               "processor": platform.processor(), "cpus": os.cpu_count(), "git_commit": git_commit(),
               **versions()}
     out = Path(args.output)

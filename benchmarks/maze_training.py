@@ -149,7 +149,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
     parser.add_argument("--accuracy", action="store_true", help="also check fp32 vs bf16 accuracy")
-    parser.add_argument("--output", default=str(ROOT / "results" / "benchmarks" / "maze_training.json"))
+    parser.add_argument("--output",
+                        default=str(ROOT / "results" / "benchmarks" / "maze_training.json"))
     args = parser.parse_args()
     device = resolve_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:
@@ -161,11 +162,13 @@ def main() -> None:
               f"(bf16 {ours['bf16']}, channels_last)  = {ours['samples_per_s'] / plain:.2f}x plain")
         conv = conv_share(device, ours["bf16"], plain) if device.type == "cpu" else {}
         if conv:
-            print(f"in recur's precision and layout, convolutions take {conv['conv_ms_per_step']:.0f}"
-                  f" ms of a {conv['profiled_step_ms']:.0f} ms step ({100 * conv['conv_share']:.0f}%);"
-                  f" a step of convolutions alone would be {conv['speedup_ceiling']:.2f}x plain")
-        record = {"benchmark": "maze_training", "model": "maze solver, width 128, depth 20, recurrent",
-                  "batch": BATCH, "image": 32, "steps": args.steps, "device": str(device),
+            print("in recur's precision and layout, convolutions take "
+                  f"{conv['conv_ms_per_step']:.0f} ms of a {conv['profiled_step_ms']:.0f} ms "
+                  f"step ({100 * conv['conv_share']:.0f}%); a step of convolutions alone would be "
+                  f"{conv['speedup_ceiling']:.2f}x plain")
+        record = {"benchmark": "maze_training",
+                  "model": "maze solver, width 128, depth 20, recurrent", "batch": BATCH,
+                  "image": 32, "steps": args.steps, "device": str(device),
                   "plain_fp32_samples_per_s": round(plain, 1),
                   "recur_samples_per_s": ours["samples_per_s"], "recur_bf16": ours["bf16"],
                   "speedup": round(ours["samples_per_s"] / plain, 2), **conv}

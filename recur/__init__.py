@@ -15,12 +15,14 @@ Modules, one concern each:
   recur.results      run records -> tidy tables, means and standard errors over seeds
   recur.experiments  train a list of configs and get the table (what the notebooks call)
   recur.findings     claim by claim: the paper, this run, and a verdict at its resolution
-  recur.paper        the paper's reported numbers (Tables 1, 2, 3, 6; CKA), one source for the notebooks
+  recur.paper        the paper's reported numbers (Tables 1, 2, 3, 6; CKA), one source for
+                     the notebooks
   recur.analysis     activation reuse, linear probes, CKA, feature visualisation (5)
   recur.plots        the notebooks' figures
   recur.params       validation of a notebook's papermill parameters, ready-made specs
   recur.sweep        grids of runs as a SLURM or local job array (submitit)
   recur.reproduce    the batch runner that executes the notebooks with papermill
+  recur.readme       the README's generated blocks: results table, "What we found"
   recur.site         the reading site built from the executed notebooks (Sphinx, MyST-NB)
   recur.provenance   git commit and package versions for records and notebooks
   recur.storage      atomic writes, validated reads, one clear error for damaged files

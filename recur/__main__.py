@@ -34,9 +34,7 @@ def _parse_sets(pairs) -> dict:
     return out
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recur", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _add_reproduce(sub) -> None:
     rep = sub.add_parser("reproduce", help="execute the notebooks with papermill")
     rep.add_argument("--profile", default="quick", choices=PROFILES,
                      help="quick: minutes on a laptop CPU; paper: the authors' settings (GPU)")
@@ -53,12 +51,18 @@ def main(argv=None) -> int:
                           "(how the committed quick-profile notebooks are made)")
     rep.add_argument("--no-site", action="store_true",
                      help="skip building the reading site (<output>/site) at the end")
+
+
+def _add_site(sub) -> None:
     st = sub.add_parser("site", help="build the reading site from executed notebooks")
     st.add_argument("--profile", default="quick", choices=PROFILES,
                     help="whose executed notebooks: results/<profile>/")
     st.add_argument("--notebooks-dir", help="folder of executed notebooks (default: "
                                             "results/<profile>)")
     st.add_argument("--output", help="where the site goes (default: <notebooks-dir>/site)")
+
+
+def _add_train(sub) -> None:
     tr = sub.add_parser("train", help="train one model (the same configs the notebooks use)")
     tr.add_argument("--experiment", required=True, choices=EXPERIMENTS)
     tr.add_argument("--family", required=True)
@@ -80,6 +84,9 @@ def main(argv=None) -> int:
                     help="if another process is training this config, wait this long for it "
                          "(default: stop at once with a message)")
     tr.add_argument("--data-root", help="where the image datasets are (default: $RECUR_DATA)")
+
+
+def _add_sweep(sub) -> None:
     sw = sub.add_parser("sweep", help="submit a grid of runs as a job array (submitit)")
     sw.add_argument("--launcher", default="local", choices=["local", "slurm"])
     sw.add_argument("--experiment", required=True, choices=EXPERIMENTS)
@@ -98,6 +105,19 @@ def main(argv=None) -> int:
     sw.add_argument("--folder", default="results/sweeps", help="submitit's logs")
     sw.add_argument("--results", help="results folder (default: $RECUR_RESULTS or results/)")
     sw.add_argument("--wait", action="store_true", help="wait for the jobs and print results")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m recur`` parser: one subcommand per ``_add_*``."""
+    parser = argparse.ArgumentParser(prog="python -m recur", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_reproduce, _add_site, _add_train, _add_sweep):
+        add(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return _run(args, parser)
@@ -106,72 +126,81 @@ def main(argv=None) -> int:
         return 4
 
 
+def _sweep(args, parser) -> int:
+    from recur.sweep import grid, submit
+    try:
+        configs = grid(args.experiment, families=args.families, depths=args.depths,
+                       seeds=args.seeds, datasets=args.datasets, profile=args.profile,
+                       device=args.device)
+        jobs = submit(configs, launcher=args.launcher, folder=args.folder,
+                      results_dir=args.results, timeout_min=args.timeout_min,
+                      array_parallelism=args.array_parallelism, partition=args.partition,
+                      gpus_per_node=args.gpus_per_node, cpus_per_task=args.cpus_per_task)
+    except ValueError as err:
+        parser.error(str(err))
+    print(f"[recur] {len(configs)} configs, {len(jobs)} submitted "
+          f"({len(configs) - len(jobs)} already have records)")
+    for job in jobs:
+        print(f"[recur] job {job.job_id}")
+    if args.wait:
+        for job in jobs:
+            print(job.result())
+    return 0
+
+
+def _site(args, parser) -> int:
+    from recur import site
+    from recur.results import profile_dir
+    site.build(args.notebooks_dir or profile_dir(args.profile), args.output,
+               profile=args.profile)
+    return 0
+
+
+def _train(args, parser) -> int:
+    from recur.profiles import make_config
+    from recur.train import train
+    try:
+        config = make_config(args.profile, args.experiment, family=args.family,
+                             recurrent=args.recurrent, depth=args.depth,
+                             dataset=args.dataset, seed=args.seed, optimizer=args.optimizer,
+                             device=args.device, **_parse_sets(args.set))
+    except ValueError as err:
+        parser.error(str(err))
+    from recur.checkpoints import RunLocked
+    try:
+        record = train(config, results_dir=args.results, resume=not args.no_resume,
+                       data_root=args.data_root, download=args.download, wait=args.wait)
+    except RunLocked as err:
+        print(f"[recur] {err}", file=sys.stderr)
+        return 3
+    keys = ("name", "parameters", "train_acc", "test_acc", "test_acc_per_iteration",
+            "seconds", "samples_per_s", "device")
+    print(json.dumps({k: record.get(k) for k in keys}, indent=1))
+    return 0
+
+
+def _reproduce(args, parser) -> int:
+    from recur.reproduce import reproduce
+    try:
+        summaries = reproduce(args.profile, args.notebooks, args.device, args.output,
+                              args.update_notebooks, fresh=args.fresh, site=not args.no_site)
+    except ValueError as err:
+        parser.error(str(err))
+    failed = [s for s in summaries if s["status"] != "ok"]
+    print(f"[recur] {len(summaries) - len(failed)} of {len(summaries)} notebooks ran; "
+          f"outputs in {summaries[0]['output'].rsplit('/', 1)[0] if summaries else '-'}")
+    for s in failed:
+        print(f"[recur] FAILED {s['notebook']}: {s['error']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+_HANDLERS = {"sweep": _sweep, "site": _site, "train": _train, "reproduce": _reproduce}
+
+
 def _run(args, parser) -> int:
     """Carry out the parsed command; its exit status."""
-    if args.command == "sweep":
-        from recur.sweep import grid, submit
-        try:
-            configs = grid(args.experiment, families=args.families, depths=args.depths,
-                           seeds=args.seeds, datasets=args.datasets, profile=args.profile,
-                           device=args.device)
-            jobs = submit(configs, launcher=args.launcher, folder=args.folder,
-                          results_dir=args.results, timeout_min=args.timeout_min,
-                          array_parallelism=args.array_parallelism, partition=args.partition,
-                          gpus_per_node=args.gpus_per_node, cpus_per_task=args.cpus_per_task)
-        except ValueError as err:
-            parser.error(str(err))
-        print(f"[recur] {len(configs)} configs, {len(jobs)} submitted "
-              f"({len(configs) - len(jobs)} already have records)")
-        for job in jobs:
-            print(f"[recur] job {job.job_id}")
-        if args.wait:
-            for job in jobs:
-                print(job.result())
-        return 0
-
-    if args.command == "site":
-        from recur import site
-        from recur.results import profile_dir
-        site.build(args.notebooks_dir or profile_dir(args.profile), args.output,
-                   profile=args.profile)
-        return 0
-
-    if args.command == "train":
-        from recur.profiles import make_config
-        from recur.train import train
-        try:
-            config = make_config(args.profile, args.experiment, family=args.family,
-                                 recurrent=args.recurrent, depth=args.depth,
-                                 dataset=args.dataset, seed=args.seed, optimizer=args.optimizer,
-                                 device=args.device, **_parse_sets(args.set))
-        except ValueError as err:
-            parser.error(str(err))
-        from recur.checkpoints import RunLocked
-        try:
-            record = train(config, results_dir=args.results, resume=not args.no_resume,
-                           data_root=args.data_root, download=args.download, wait=args.wait)
-        except RunLocked as err:
-            print(f"[recur] {err}", file=sys.stderr)
-            return 3
-        keys = ("name", "parameters", "train_acc", "test_acc", "test_acc_per_iteration",
-                "seconds", "samples_per_s", "device")
-        print(json.dumps({k: record.get(k) for k in keys}, indent=1))
-        return 0
-
-    if args.command == "reproduce":
-        from recur.reproduce import reproduce
-        try:
-            summaries = reproduce(args.profile, args.notebooks, args.device, args.output,
-                                  args.update_notebooks, fresh=args.fresh, site=not args.no_site)
-        except ValueError as err:
-            parser.error(str(err))
-        failed = [s for s in summaries if s["status"] != "ok"]
-        print(f"[recur] {len(summaries) - len(failed)} of {len(summaries)} notebooks ran; "
-              f"outputs in {summaries[0]['output'].rsplit('/', 1)[0] if summaries else '-'}")
-        for s in failed:
-            print(f"[recur] FAILED {s['notebook']}: {s['error']}", file=sys.stderr)
-        return 1 if failed else 0
-    return 2
+    handler = _HANDLERS.get(args.command)
+    return handler(args, parser) if handler else 2
 
 
 if __name__ == "__main__":

@@ -84,7 +84,8 @@ def accuracy_on_test_set(config: TrainConfig, net) -> float:
     precision the trainer scored it in: the untouched net gives its record's test_acc."""
     device = next(net.parameters()).device
     _, test = make_data(config, device)
-    return trainer.evaluate(net, test, config.experiment, bf16=use_bf16(config.precision, device))[-1]
+    bf16 = use_bf16(config.precision, device)
+    return trainer.evaluate(net, test, config.experiment, bf16=bf16)[-1]
 
 
 # --------------------------------------------------------------------------- per iteration
@@ -92,7 +93,8 @@ def iteration_table(runs: pd.DataFrame, column: str = "test_acc_per_iteration") 
     """The recurrent runs' per-iteration accuracies (``column`` holds one list per run):
     mean, standard error and count over seeds per depth and test-time iteration, with the
     iterations the nets were trained for."""
-    rec = runs.loc[runs.recurrent.astype(bool), ["depth", "iterations", "seed", column]].reset_index(drop=True)
+    columns = ["depth", "iterations", "seed", column]
+    rec = runs.loc[runs.recurrent.astype(bool), columns].reset_index(drop=True)
     long = rec.explode(column)
     long["iteration"] = long.groupby(level=0).cumcount() + 1
     long = long.astype({column: float, "iterations": int})

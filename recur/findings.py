@@ -39,7 +39,8 @@ MAX_SEEDS = 100  # "seeds to decide" looks no further than this
 TEST_SET_ONLY = (0.0, math.inf)
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_HERE = (
     "reproduced", "not reproduced", "inconclusive", "not run in this profile")
-HEADER = "| claim | paper | this run | verdict |"  # how a findings table begins (the runner looks for it)
+#: how a findings table begins (the runner looks for it)
+HEADER = "| claim | paper | this run | verdict |"
 
 
 @dataclass(frozen=True)

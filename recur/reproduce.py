@@ -15,11 +15,17 @@ from pathlib import Path
 
 import nbformat
 
-from recur import findings, results
+from recur import readme, results
 from recur.mazes import default_cache_dir
-from recur.storage import DamagedFile, atomic_write, ensure_writable, read_text, warn
 from recur.profiles import PROFILES
 from recur.provenance import ROOT, git_commit, versions
+from recur.storage import DamagedFile, atomic_write, ensure_writable, read_text
+# The README's generated blocks live in recur.readme; still importable from here.
+from recur.readme import END as END, FINDINGS_END as FINDINGS_END
+from recur.readme import FINDINGS_START as FINDINGS_START, README as README, START as START
+from recur.readme import findings_section as findings_section
+from recur.readme import findings_tables as findings_tables
+from recur.readme import update_readme as update_readme
 
 NOTEBOOKS = ROOT / "notebooks"
 RUNNER = "python -m recur reproduce"
@@ -146,10 +152,11 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
     ``update_notebooks`` (quick profile only) also copies each notebook that ran cleanly
     back over its source in ``notebooks/``, once all have run (so that the checkout stays
     as committed while they run, and their provenance names a clean commit): the
-    committed executed notebooks are made this way and no other.  ``fresh`` first removes the output folder's run records and
-    checkpoints and study results, so every model is trained again; without it, finished runs are reused
-    and interrupted ones resume.  ``site``: then build the reading site from the executed
-    notebooks into ``output/site`` (:mod:`recur.site`).
+    committed executed notebooks are made this way and no other.  ``fresh`` first removes
+    the output folder's run records and checkpoints and study results, so every model is
+    trained again; without it, finished runs are reused and interrupted ones resume.
+    ``site``: then build the reading site from the executed notebooks into ``output/site``
+    (:mod:`recur.site`).
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
@@ -173,67 +180,8 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
         if update_notebooks and summary["status"] == "ok":
             shutil.copyfile(summary["output"], src)
     if output == results.profile_dir(profile):  # the real results: refresh the README table
-        update_readme(profile)
+        readme.update_readme(profile)
     if site and any(s["status"] == "ok" for s in summaries):
         from recur import site as reading_site  # Sphinx is imported only here
         reading_site.build(output, profile=profile, log=log)
     return summaries
-
-
-README = ROOT / "README.md"
-START, END = "<!-- results:start -->", "<!-- results:end -->"
-FINDINGS_START, FINDINGS_END = "<!-- findings:start -->", "<!-- findings:end -->"
-
-
-def findings_tables(nb) -> list[str]:
-    """The "What we found" tables an executed notebook displayed (markdown, as computed)."""
-    tables = ["".join(out["data"]["text/markdown"]) for cell in nb.cells if cell.cell_type == "code"
-              for out in cell.get("outputs", []) if "text/markdown" in out.get("data", {})]
-    return [t for t in tables if t.startswith(findings.HEADER)]
-
-
-def findings_section(folder: Path) -> str:
-    """The "What we found" tables of the executed notebooks in ``folder`` (their markdown
-    outputs, as the notebooks computed them), one per notebook, for the README."""
-    parts = []
-    for path in sorted(Path(folder).glob("0*.ipynb")):
-        try:
-            nb = read_notebook(path)
-        except DamagedFile as err:
-            warn(f"{err}; its findings are left out of the README until it is run again")
-            continue
-        tables = findings_tables(nb)
-        if tables:
-            where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-            parts.append(f"**{path.stem}** (`{where}`)\n\n" + "\n\n".join(tables))
-    return "\n\n".join(parts) or "_No executed notebooks with findings yet._"
-
-
-def _between(text: str, start: str, end: str, body: str) -> str:
-    """``text`` with what stands between the markers ``start`` and ``end`` replaced by ``body``."""
-    return text[:text.index(start) + len(start)] + "\n" + body + "\n" + text[text.index(end):]
-
-
-def update_readme(profile: str = "quick", results_root: Path | None = None,
-                  readme: Path = README) -> bool:
-    """Regenerate the README's results table from ``results/<profile>/runs``, so numbers
-    there are never typed by hand.  Returns whether the README changed."""
-    root = Path(results_root) if results_root else results.profile_dir(profile)
-    df = results.table(root)
-    text = read_text(readme, "README")
-    if START not in text or END not in text:
-        raise DamagedFile(f"README {readme} has no {START} … {END} section to fill (cut "
-                          f"short or edited?); it is left unchanged")
-    if df.empty:
-        body = f"_No {profile}-profile runs recorded yet._"
-    else:
-        table = results.comparison(df)
-        body = (f"Test accuracy (%) in the **{profile}** profile, mean ± standard error over "
-                f"seeds, from `results/{profile}/runs/` ({len(df)} runs; regenerated by "
-                f"`python -m recur reproduce`).\n\n" + results.markdown_table(table))
-    new = _between(text, START, END, body)
-    if FINDINGS_START in new and FINDINGS_END in new:  # the notebooks' verdicts, as they computed them
-        new = _between(new, FINDINGS_START, FINDINGS_END, findings_section(root))
-    if new != text:
-        atomic_write(readme, new)
-    return new != text

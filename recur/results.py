@@ -132,8 +132,9 @@ def with_settings(df: pd.DataFrame) -> pd.DataFrame:
 
 def comparison(df: pd.DataFrame) -> pd.DataFrame:
     """Feed-forward vs recurrent test accuracy (mean ± s.e. over seeds, and the signed
-    gap) per experiment, dataset, family, setting (maze size, dilation, training-set size: runs that differ in
-    them are never averaged together) and effective depth: the paper's central comparison."""
+    gap) per experiment, dataset, family, setting (maze size, dilation, training-set size:
+    runs that differ in them are never averaged together) and effective depth: the paper's
+    central comparison."""
     df = with_settings(df)
     keys = ["experiment", "dataset", "family", *SETTINGS, "depth"]
     s = summarise(df, by=keys + ["recurrent"])

@@ -18,7 +18,8 @@ from pathlib import Path
 import nbformat
 
 from recur.provenance import ROOT
-from recur.reproduce import findings_tables, read_notebook
+from recur.readme import findings_tables
+from recur.reproduce import read_notebook
 from recur.storage import DamagedFile, StorageError, ensure_writable, warn
 
 TITLE = "The Uncanny Similarity of Recurrence and Depth: a runnable companion"
@@ -42,7 +43,8 @@ def provenance(nb, where: str) -> str:
         return f"_Provenance: `{where}` carries no record of how it was executed._"
     params = meta.get("parameters") or {}
     given = ", ".join(f"`{k}={v!r}`" for k, v in params.items()) or "the notebook's defaults"
-    versions = ", ".join(f"{k} {meta[k]}" for k in ("python", "torch", "numpy", "recur") if k in meta)
+    versions = ", ".join(f"{k} {meta[k]}" for k in ("python", "torch", "numpy", "recur")
+                         if k in meta)
     return (f"_Provenance: executed by `{meta.get('produced_by', '?')}` in the "
             f"**{meta.get('profile', '?')}** profile with {given}, at commit "
             f"`{str(meta.get('git_commit'))[:12]}`; {versions}. Source: `{where}`._")

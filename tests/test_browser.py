@@ -258,8 +258,8 @@ def test_a_class_runs_the_notebooks_in_jupyterlab(browser, tmp_path):
         figures = page.eval_on_selector_all(
             ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img",
             "els => els.map(e => [e.complete, e.naturalWidth, e.naturalHeight])")
-        pngs = sum("image/png" in o.get("data", {}) for c in committed.cells if c.cell_type == "code"
-                   for o in c.outputs)
+        pngs = sum("image/png" in o.get("data", {})
+                   for c in committed.cells if c.cell_type == "code" for o in c.outputs)
         assert len(figures) >= pngs >= 4 and all(done and w > 0 and h > 0 for done, w, h in figures)
         page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img").nth(0) \
             .scroll_into_view_if_needed()

@@ -68,8 +68,10 @@ def test_resume_after_the_last_checkpoint_was_cut_in_half(tmp_path):
     assert any(str(ckpt) in m and "corrupt" in m for m in messages)
     assert any("resuming" in m and "after epoch 1" in m for m in messages)
     assert ckpt.with_name(ckpt.name + ".corrupt").exists()
-    assert [h["loss"] for h in resumed["metrics"]["history"]] == [h["loss"] for h in straight["metrics"]["history"]]
-    assert resumed["metrics"]["test_acc_per_iteration"] == straight["metrics"]["test_acc_per_iteration"]
+    assert ([h["loss"] for h in resumed["metrics"]["history"]]
+            == [h["loss"] for h in straight["metrics"]["history"]])
+    assert (resumed["metrics"]["test_acc_per_iteration"]
+            == straight["metrics"]["test_acc_per_iteration"])
 
 
 def test_no_good_checkpoint_left_starts_afresh_with_a_warning(tmp_path):
@@ -82,7 +84,8 @@ def test_no_good_checkpoint_left_starts_afresh_with_a_warning(tmp_path):
     fresh = T.train(config, results_dir=tmp_path / "b", progress="none", log=messages.append)
     # said even with progress="none" (how the notebooks train): nothing is lost silently
     assert any("corrupt" in m for m in messages) and any("afresh" in m for m in messages)
-    assert [h["loss"] for h in fresh["metrics"]["history"]] == [h["loss"] for h in straight["metrics"]["history"]]
+    assert ([h["loss"] for h in fresh["metrics"]["history"]]
+            == [h["loss"] for h in straight["metrics"]["history"]])
 
 
 def test_a_second_process_on_the_same_run_stops_with_a_clear_message(tmp_path):

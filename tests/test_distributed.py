@@ -58,12 +58,14 @@ def test_two_gloo_processes_equal_one(tmp_path, experiment):
         torch.testing.assert_close(a["model"][name], tensor, rtol=1e-10, atol=1e-12)
     assert [h["loss"] for h in a["metrics"]["history"]] == pytest.approx(
         [h["loss"] for h in b["metrics"]["history"]], rel=1e-9)  # the logged epoch losses too
-    assert [h["train_acc"] for h in a["metrics"]["history"]] == [h["train_acc"] for h in b["metrics"]["history"]]
+    assert ([h["train_acc"] for h in a["metrics"]["history"]]
+            == [h["train_acc"] for h in b["metrics"]["history"]])
     assert len(list((tmp_path / "ddp" / "runs").glob("*.json"))) == 1  # rank 0 writes
     returned = [json.loads((tmp_path / "ddp" / f"returned-by-rank{r}.json").read_text())
                 for r in range(2)]
     assert returned[0] == returned[1] and returned[0]["finished"]  # every rank: the record
-    assert single["metrics"]["history"][-1]["loss"] < single["metrics"]["history"][0]["loss"]  # weights moved
+    history = single["metrics"]["history"]
+    assert history[-1]["loss"] < history[0]["loss"]  # weights moved
 
 
 @pytest.mark.parametrize("n,world", [(10, 2), (12, 3), (7, 2), (5, 4)])

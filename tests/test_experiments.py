@@ -97,7 +97,9 @@ def test_thinking_longer_on_larger_mazes(configs, trained, results_dir):
     assert study.acc_per_iteration.iloc[-1] == direct and len(direct) == 4
     kept = sorted((results_dir / "studies" / "larger-mazes").glob("*.json"))
     assert len(kept) == len(configs)
-    kept[-1].write_text('{"acc_per_iteration": [12.5, 25.0, 37.5, 50.0]}')  # read, not redone
+    # rec's own file ("-d12-" sorts before "-d8-", so not simply the last): read, not redone
+    (mine,) = [p for p in kept if p.name.startswith(rec.name() + "-")]
+    mine.write_text('{"acc_per_iteration": [12.5, 25.0, 37.5, 50.0]}')
     again = experiments.larger_mazes(configs, results_dir=results_dir)
     assert again.acc_per_iteration.iloc[-1] == [12.5, 25.0, 37.5, 50.0]
     longer = experiments.think_longer(again, "acc_per_iteration")
@@ -165,14 +167,15 @@ def test_the_bar_counts_a_runs_epochs(tmp_path, capsys):
     config = TrainConfig.from_dict(dict(TINY, epochs=3))
     trainer.train(config, results_dir=tmp_path, progress="bar")
     err = capsys.readouterr().err
-    assert "maze d8 rec s0" in err and "3/3" in err and "loss=" in err
+    assert "maze recurrent depth 8 seed 0" in err and "3/3" in err and "loss=" in err
 
 
 def test_test_accuracy_is_scored_in_the_precision_the_trainer_used(monkeypatch, configs):
     import recur.train as trainer
 
     seen = {}
-    monkeypatch.setattr(trainer, "evaluate", lambda net, source, experiment, **kw: seen.update(kw) or [0.0])
+    monkeypatch.setattr(trainer, "evaluate",
+                        lambda net, source, experiment, **kw: seen.update(kw) or [0.0])
     net = trainer.build_net(configs[0])
     experiments.accuracy_on_test_set(configs[0].replace(precision="bf16"), net)
     assert seen["bf16"] is True

@@ -171,9 +171,11 @@ def write_readme(root, v):
 
 
 def _record(v):
-    return {"name": "r", "finished": True, "experiment": "classification", "family": "mlp",
-            "dataset": "digits", "recurrent": True, "depth": 5, "seed": 0,
-            "test_acc": float(v), "train_acc": 100.0, "config": {"width": 8}}
+    """A run record in the current layout: config, metrics, provenance."""
+    config = {"experiment": "classification", "family": "mlp", "dataset": "digits",
+              "recurrent": True, "depth": 5, "seed": 0, "width": 8}
+    return {"name": "r", "finished": True, "config": config,
+            "metrics": {"test_acc": float(v), "train_acc": 100.0}, "provenance": {}}
 
 
 def version(path):
@@ -522,4 +524,4 @@ def test_a_kept_record_without_weights_trains_them_again_for_load_trained(tmp_pa
     assert "training it again for its weights" in capsys.readouterr().out
     assert (tmp_path / "runs" / f"{config.name()}.json").read_bytes() == record
     again = T.evaluate(net, T.make_data(config, torch.device("cpu"))[1], "mazes")
-    assert again == clean_run[0]["metrics"]["test_acc_per_iteration"]
+    assert again == clean_run[0]["test_acc_per_iteration"]

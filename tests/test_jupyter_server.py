@@ -127,7 +127,8 @@ def test_a_notebook_runs_through_a_real_jupyter_server(tmp_path):
             f"ws://127.0.0.1:{server.port}/api/kernels/{kernel}/channels?token={server.token}",
             timeout=300)
         try:
-            pid_out = execute(ws, "import os; print(os.getpid(), os.environ.get('JPY_SESSION_NAME'))")
+            pid_out = execute(
+                ws, "import os; print(os.getpid(), os.environ.get('JPY_SESSION_NAME'))")
             pid, session_name = pid_out[-1]["content"]["text"].split()
             kernel_pid = int(pid)
             assert session_name.endswith("01_data_and_mazes.ipynb")  # what run_all keys bars on

@@ -27,7 +27,8 @@ def test_environment_yml_matches_pyproject():
     pip = {CONDA_NAMES.get(name, name): bound for name, bound in pip.items()}
     lines = (ROOT / "environment.yml").read_text().splitlines()
     start = lines.index("dependencies:")
-    conda = dict(_split(line.strip()[2:]) for line in lines[start + 1:] if line.strip().startswith("- "))
+    conda = dict(_split(line.strip()[2:]) for line in lines[start + 1:]
+                 if line.strip().startswith("- "))
     conda.pop("python"), conda.pop("pip")
     assert conda == pip
 
@@ -89,7 +90,8 @@ def test_the_lock_satisfies_pyproject():
         versions = pinned.get(canonicalize_name(req.name))
         assert versions, f"{req.name} is in pyproject.toml but not in {LOCK.name}: refresh the lock"
         outside = [v for v in versions if v not in req.specifier]
-        assert not outside, f"{LOCK.name} pins {req.name} {outside}, outside {req}: refresh the lock"
+        assert not outside, (f"{LOCK.name} pins {req.name} {outside}, outside {req}: "
+                             "refresh the lock")
 
 
 def test_the_lock_is_made_for_the_offline_torch():

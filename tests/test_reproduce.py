@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _notebook(path: Path, *sources, params="profile = 'quick'"):
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
     cell = new_code_cell(params)
     cell.metadata["tags"] = ["parameters"]
     nb.cells = [new_markdown_cell("# test"), cell] + [new_code_cell(s) for s in sources]
@@ -27,7 +28,8 @@ def test_committed_notebooks_were_made_by_the_runner(path):
     meta = nb.metadata.get("recur", {})
     assert meta.get("produced_by") == RUNNER and meta.get("profile") == "quick", \
         f"{path.name} was not produced by `{RUNNER} --update-notebooks`"
-    code = [c for c in nb.cells if c.cell_type == "code" and "skip-execution" not in c.metadata.get("tags", [])]
+    code = [c for c in nb.cells
+            if c.cell_type == "code" and "skip-execution" not in c.metadata.get("tags", [])]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
     assert "papermill" not in nb.metadata
     assert not any("error" == o.get("output_type") for c in code for o in c.outputs)
@@ -58,7 +60,8 @@ def test_runner_executes_in_order_and_continues_past_failures(tmp_path):
     after = nbformat.read(out / "03_after.ipynb", as_version=4)
     assert str(out) in after.cells[-1].outputs[0]["text"]
     assert not list(out.glob(".*running*"))
-    index = (out / "site" / "index.html").read_text()  # the reading site, from the notebooks that ran
+    # the reading site, from the notebooks that ran
+    index = (out / "site" / "index.html").read_text()
     assert all(f'href="{n}.html"' in index for n in ("01_ok", "02_fails", "03_after"))
     # quick profile = the notebooks' default: nothing injected; --fresh clears old runs
     (out / "runs").mkdir()
@@ -80,7 +83,8 @@ def test_sources_are_updated_only_after_every_notebook_ran(tmp_path):
     _notebook(src / "01_first.ipynb", "print('first ran')")
     _notebook(src / "02_second.ipynb", "import json\n"
               "first = json.load(open('01_first.ipynb'))\n"
-              "print('outputs in 01 source:', sum(len(c.get('outputs', [])) for c in first['cells']))")
+              "print('outputs in 01 source:', "
+              "sum(len(c.get('outputs', [])) for c in first['cells']))")
     _notebook(src / "03_fails.ipynb", "raise RuntimeError('boom')")
     before = (src / "03_fails.ipynb").read_text()
     summaries = reproduce("quick", folder=src, output=tmp_path / "out", update_notebooks=True,
@@ -165,16 +169,18 @@ def test_readme_table_is_regenerated_from_run_records(tmp_path):
     runs = tmp_path / "results" / "runs"
     runs.mkdir(parents=True)
     for i, (rec, seed, acc) in enumerate([(False, 0, 80.0), (False, 1, 90.0), (True, 0, 70.0)]):
+        config = {"experiment": "mazes", "dataset": "mazes", "family": "maze", "depth": 20,
+                  "recurrent": rec, "seed": seed, "width": 32}
         (runs / f"r{i}.json").write_text(json.dumps({
-            "name": f"r{i}", "finished": True, "experiment": "mazes", "dataset": "mazes",
-            "family": "maze", "depth": 20, "recurrent": rec, "seed": seed, "test_acc": acc,
-            "train_acc": 100.0, "width": 32, "config": {}}))
+            "name": f"r{i}", "finished": True, "config": config,
+            "metrics": {"test_acc": acc, "train_acc": 100.0}, "provenance": {}}))
     readme = tmp_path / "README.md"
     readme.write_text("# x\n<!-- results:start -->\nold\n<!-- results:end -->\ntail\n")
     from recur.reproduce import update_readme
     assert update_readme("quick", tmp_path / "results", readme)
     text = readme.read_text()
-    assert "| mazes | mazes | maze |  | 1 | all | 20 | 85.0 ± 5.0 (n=2) | 70.0 ± 0.0 (n=1) | -15.0 |" in text
+    assert ("| mazes | mazes | maze |  | 1 | all | 20 | 85.0 ± 5.0 (n=2) | 70.0 ± 0.0 (n=1) "
+            "| -15.0 |") in text
     assert "old" not in text and text.endswith("<!-- results:end -->\ntail\n")
     assert not update_readme("quick", tmp_path / "results", readme)  # idempotent
 
@@ -192,10 +198,12 @@ def test_readme_findings_are_the_executed_notebooks_tables(tmp_path):
     (tmp_path / "results" / "runs").mkdir(parents=True)
     nbformat.write(nb, tmp_path / "results" / "02_x.ipynb")
     readme = tmp_path / "README.md"
-    readme.write_text("<!-- results:start -->\n<!-- results:end -->\n<!-- findings:start -->\nold\n<!-- findings:end -->\n")
+    readme.write_text("<!-- results:start -->\n<!-- results:end -->\n"
+                      "<!-- findings:start -->\nold\n<!-- findings:end -->\n")
     update_readme("quick", tmp_path / "results", readme)
     text = readme.read_text()
-    assert "**02_x**" in text and table in text and "| other | table |" not in text and "old" not in text
+    assert "**02_x**" in text and table in text
+    assert "| other | table |" not in text and "old" not in text
 
 
 def test_comparison_never_averages_runs_of_different_settings():
@@ -204,19 +212,24 @@ def test_comparison_never_averages_runs_of_different_settings():
     from recur import results
 
     base = {"experiment": "mazes", "dataset": "mazes", "family": "maze", "depth": 20, "seed": 0}
-    df = pd.DataFrame([{**base, "recurrent": r, "test_acc": acc, "config": {"maze_size": size, "dilation": 1, "n_train": 5000}}
+    df = pd.DataFrame([{**base, "recurrent": r, "test_acc": acc,
+                        "config": {"maze_size": size, "dilation": 1, "n_train": 5000}}
                        for r in (False, True) for size, acc in (("small", 90.0), ("large", 60.0))])
     table = results.comparison(df).set_index("maze_size")
-    assert table.loc["small", "feed-forward"].startswith("90.0") and table.loc["large", "recurrent"].startswith("60.0")
+    assert table.loc["small", "feed-forward"].startswith("90.0")
+    assert table.loc["large", "recurrent"].startswith("60.0")
 
 
 @pytest.mark.parametrize("notebook,params,message", [
-    ("03_mazes.ipynb", {"depth": 21}, "depth = 21 is not allowed: use an effective depth 4n+4 from 8, 12, 16, 20"),
+    ("03_mazes.ipynb", {"depth": 21},
+     "depth = 21 is not allowed: use an effective depth 4n+4 from 8, 12, 16, 20"),
     ("03_mazes.ipynb", {"dpeth": 20}, "unknown parameter(s) dpeth"),
-    ("02_classification_sweeps.ipynb", {"dataset": "mnist"}, "dataset = 'mnist' is not allowed: use one of 'digits'"),
+    ("02_classification_sweeps.ipynb", {"dataset": "mnist"},
+     "dataset = 'mnist' is not allowed: use one of 'digits'"),
     ("04_batchnorm_resnet.ipynb", {"dataset": "cifar10"}, "cifar10 train data not found"),
 ])
-def test_notebooks_reject_bad_parameters_before_any_work(tmp_path, monkeypatch, notebook, params, message):
+def test_notebooks_reject_bad_parameters_before_any_work(tmp_path, monkeypatch, notebook, params,
+                                                         message):
     """papermill only warns about unknown names and passes any type: the validation cell
     right after the parameters turns them into errors naming what is allowed."""
     import papermill as pm
@@ -228,7 +241,8 @@ def test_notebooks_reject_bad_parameters_before_any_work(tmp_path, monkeypatch, 
     assert message in str(err.value)
     executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     code = [c for c in executed.cells if c.cell_type == "code"]
-    failed = [i for i, c in enumerate(code) if any(o.get("output_type") == "error" for o in c.outputs)]
+    failed = [i for i, c in enumerate(code)
+              if any(o.get("output_type") == "error" for o in c.outputs)]
     tags = [c.metadata.get("tags", []) for c in code]
     # parameters, then papermill's injected values, then the validation cell that fails
     assert "parameters" in tags[failed[0] - 2] and "injected-parameters" in tags[failed[0] - 1]

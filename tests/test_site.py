@@ -10,17 +10,20 @@ from recur.reproduce import clean
 from recur.storage import StorageError
 
 pytest.importorskip("sphinx")
-PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNg+M8AAAMBAQAY3Y2wAAAAAElFTkSuQmCC")
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNg+M8AAAMBAQAY3Y2wAAAAAElFTkSu"
+       "QmCC")
 
 
 def _notebook(folder, name, title, verdict):
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
     table = findings.report([findings.Finding(f"a claim of {name}", "paper", "ours", verdict)])
     nb.cells = [
         nbformat.v4.new_markdown_cell(f"# {title}\n\nWhat this notebook does."),
         nbformat.v4.new_code_cell("raise SystemExit('never executed by the site')", outputs=[
-            nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})]),
+            nbformat.v4.new_output("display_data",
+                                   data={"image/png": PNG, "text/plain": "<Figure>"})]),
         nbformat.v4.new_markdown_cell("## What we found"),
         nbformat.v4.new_code_cell("display(Markdown(report))", outputs=[
             nbformat.v4.new_output("display_data", data={"text/markdown": table})]),

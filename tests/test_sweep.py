@@ -10,7 +10,8 @@ def test_grid_expands_every_combination():
     assert len(configs) == 8 and len({c.name() for c in configs}) == 8
     assert {(c.depth, c.recurrent, c.seed) for c in configs} == {
         (d, r, s) for d in (8, 12) for r in (False, True) for s in (0, 1)}
-    by_family = grid("classification", families=["mlp", "convnet"], depths={"mlp": [3], "convnet": [4, 5]})
+    by_family = grid("classification", families=["mlp", "convnet"],
+                     depths={"mlp": [3], "convnet": [4, 5]})
     assert sorted((c.family, c.depth) for c in by_family if c.recurrent) == [
         ("convnet", 4), ("convnet", 5), ("mlp", 3)]
     with pytest.raises(ValueError, match="valid depths"):

@@ -35,7 +35,8 @@ def test_resume_is_bitwise_exact(tmp_path):
     for name, tensor in a["model"].items():
         assert torch.equal(tensor, b["model"][name]), name
     assert straight["metrics"]["history"][-1]["loss"] == resumed["metrics"]["history"][-1]["loss"]
-    assert straight["metrics"]["test_acc_per_iteration"] == resumed["metrics"]["test_acc_per_iteration"]
+    assert (straight["metrics"]["test_acc_per_iteration"]
+            == resumed["metrics"]["test_acc_per_iteration"])
     # a finished run is not trained again: its record comes back
     again = T.train(config, results_dir=tmp_path / "b", progress="none")
     assert again == resumed
@@ -189,8 +190,10 @@ def test_config_rejects_flags_where_numbers_are_meant_and_other_bad_values(field
 
 
 def test_profiles_are_the_authors_table():
-    c = make_config("paper", "classification", family="convnet", recurrent=True, depth=7, dataset="svhn")
-    assert (c.lr, c.milestones, c.epochs, c.batch_size, c.optimizer) == (0.03, (50, 100, 150), 200, 128, "sgd")
+    c = make_config("paper", "classification", family="convnet", recurrent=True, depth=7,
+                    dataset="svhn")
+    assert ((c.lr, c.milestones, c.epochs, c.batch_size, c.optimizer)
+            == (0.03, (50, 100, 150), 200, 128, "sgd"))
     assert make_config("paper", "classification", family="convnet", recurrent=False, depth=7,
                        dataset="cifar10").lr == 0.05
     assert make_config("paper", "classification", family="resnet", recurrent=True, depth=19,
@@ -198,7 +201,8 @@ def test_profiles_are_the_authors_table():
     m = make_config("paper", "mazes", family="maze", recurrent=True, depth=20)
     assert (m.optimizer, m.lr, m.gamma, m.batch_size, m.width, m.recurrent_lr_scale) == \
         ("adam", 5e-4, 0.25, 50, 128, True)
-    assert make_config("paper", "mazes", family="maze", recurrent=True, depth=12, optimizer="sgd").lr == 0.05
+    assert make_config("paper", "mazes", family="maze", recurrent=True, depth=12,
+                       optimizer="sgd").lr == 0.05
     # the optimizer argument is honoured for classification too
     assert make_config("quick", "classification", family="mlp", recurrent=True, depth=4,
                        optimizer="adam").optimizer == "adam"
@@ -218,7 +222,8 @@ def test_imagenet_folder_trains_through_the_same_trainer(tmp_path):
                          dataset="imagenet", epochs=1, batch_size=4, device="cpu", precision="fp32",
                          channels_last=False)
     import recur.train as T2
-    record = T2.train(config, results_dir=tmp_path / "r", progress="none", data_root=tmp_path / "data")
+    record = T2.train(config, results_dir=tmp_path / "r", progress="none",
+                      data_root=tmp_path / "data")
     m = record["metrics"]
     assert record["config"]["dataset"] == "imagenet" and len(m["history"]) == 1
     assert m["iterations"] == (2, 3, 5, 2)

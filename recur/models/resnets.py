@@ -96,7 +96,8 @@ class Bottleneck(Module):
 
     def for_iteration(self, iteration: int) -> "Bottleneck":
         clone = copy.deepcopy(self)
-        clone.norms = nn.ModuleList([copy.deepcopy(self.norms[min(iteration, len(self.norms) - 1)])])
+        norm = self.norms[min(iteration, len(self.norms) - 1)]
+        clone.norms = nn.ModuleList([copy.deepcopy(norm)])
         return clone
 
 
