@@ -166,3 +166,13 @@ def read(dataset: str, split: str, root: Path):
         return _read_idx(paths[0])[:, None], _read_idx(paths[1]).astype(np.int64)
     raise ValueError(f"no reader for {dataset!r}: the readers take "
                      + ", ".join(d for d in IMAGE_DATASETS if d != "digits"))
+
+
+def info_table(datasets=IMAGE_DATASETS):
+    """The image datasets' facts (:data:`INFO`) as a pandas DataFrame, one row each."""
+    import pandas as pd  # pandas only where a table is asked for: this module stays light
+
+    return pd.DataFrame([{"dataset": name, "channels": i.channels, "classes": i.classes,
+                          "image px": i.size, "crop padding": i.crop_padding, "flip": i.flip,
+                          "mean": ", ".join(map(str, i.mean)), "std": ", ".join(map(str, i.std))}
+                         for name, i in INFO.items() if name in datasets]).set_index("dataset")

@@ -13,12 +13,12 @@ import json
 import pandas as pd
 import torch
 
-from recur import mazes, results, storage
+from recur import mazes, paper, results, storage
 from recur.config import TrainConfig
 from recur.data import make_data, maze_batches
 from recur.devices import use_bf16
 from recur.forms import FORMS
-from recur.models import count_parameters, iterates
+from recur.models import count_parameters, head_parameters, iterates
 from recur.progress import interactive
 from recur import train as trainer  # trainer.train looked up per call: tests may replace it
 
@@ -150,3 +150,35 @@ def larger_mazes(configs, *, extra_cells: int = 2, n: int = 1000, results_dir=No
                      c.recurrent else None, "cells": cells,
                      "acc_per_iteration": found["acc_per_iteration"]})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- notebook 04
+def model_sizes(configs) -> pd.DataFrame:
+    """Trainable parameters of each config's model at the paper's width (``width=None``)
+    and at the width it trains at, and the share of its head (the layers run once, after
+    the last module) at that width; one row per config, indexed by a short description."""
+    rows = {}
+    for c in configs:
+        net = trainer.build_net(c)
+        at_paper = count_parameters(trainer.build_net(c.replace(width=None)))
+        head = head_parameters(net) if hasattr(net, "coda") else float("nan")  # DepthNets
+        rows[f"{c.family} {FORMS[c.recurrent]} depth {c.depth}"] = {
+            "paper width": at_paper, "trained width": count_parameters(net),
+            "head %": round(100 * head / count_parameters(net), 1)}
+    return pd.DataFrame(rows).T.astype({"paper width": int, "trained width": int})
+
+
+def table1(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Paper Table 1 beside this run: ours (the recurrent BatchNorm ResNet, family
+    ``resnet_bn``) and ResNet-18, mean ± standard error over seeds; the paper's row is for
+    ``dataset``, or CIFAR-10 where the paper has none.  Columns source, model, mean, se,
+    text."""
+    s = results.summarise(runs, by=("family",)).set_index("family")
+    name = dataset if dataset in paper.TABLE1 else "cifar10"
+    ours_mean, ours_se, r18_mean, r18_se = paper.TABLE1[name]
+    rows = [(f"this run ({dataset})", model, s.loc[family, "mean"], s.loc[family, "se"])
+            for family, model in (("resnet_bn", "ours"), ("resnet18", "ResNet-18"))]
+    rows += [(f"paper ({name})", "ours", ours_mean, ours_se),
+             (f"paper ({name})", "ResNet-18", r18_mean, r18_se)]
+    table = pd.DataFrame(rows, columns=["source", "model", "mean", "se"])
+    return table.assign(text=[f"{m:.2f} ± {se:.2f}" for m, se in zip(table["mean"], table.se)])

@@ -14,7 +14,8 @@ import numpy as np
 if TYPE_CHECKING:  # the type only: recur.mazes imports this module
     from recur.mazes import Mazes
 
-__all__ = ["check", "count_duplicates", "maze_hashes", "path_length_stats", "path_lengths"]
+__all__ = ["check", "count_duplicates", "maze_hashes", "path_length_stats", "path_lengths",
+           "split_summary"]
 
 
 # --------------------------------------------------------------------------- checking
@@ -127,3 +128,18 @@ def maze_hashes(mazes: Mazes) -> np.ndarray:
 def count_duplicates(mazes: Mazes) -> int:
     """How many mazes repeat an earlier one of the same batch."""
     return len(mazes) - len(np.unique(maze_hashes(mazes)))
+
+
+def split_summary(train: Mazes, test: Mazes, scale: int) -> dict:
+    """One train/test split of one maze size, checked (:func:`check` raises on any fault)
+    and measured: sizes, duplicates, train/test overlap, path lengths (a table row)."""
+    check(train)
+    check(test)
+    lengths, duplicates = path_lengths(train), count_duplicates(train)
+    side = 2 * train.cells + 1
+    return {"cells": f"{train.cells}x{train.cells}", "grid": f"{side}x{side}",
+            "image px": scale * side + 2, "train": len(train), "test": len(test),
+            "train duplicates": duplicates,
+            "duplicates %": round(100 * duplicates / len(train), 2),
+            "train/test overlap": int(np.isin(maze_hashes(test), maze_hashes(train)).sum()),
+            "mean path": round(float(lengths.mean()), 2), "max path": int(lengths.max())}

@@ -29,12 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from recur import checks
-from recur.maze_checks import check, count_duplicates, maze_hashes, path_length_stats, path_lengths
+from recur.maze_checks import (check, count_duplicates, maze_hashes, path_length_stats,
+                               path_lengths, split_summary)
 from recur.storage import StorageError, atomic_write, quarantine, warn
 
 __all__ = ["SIZES", "Mazes", "cells_for", "check", "count_duplicates", "fixed_offsets",
            "generate", "image_size", "load_or_generate", "maze_hashes", "path_length_stats",
-           "path_lengths", "render", "to_text"]
+           "path_lengths", "render", "split_summary", "to_text"]
 
 #: The paper's names for its three datasets (grid without border: 9×9, 11×11, 13×13).
 SIZES = {"small": 5, "medium": 6, "large": 7}
@@ -436,12 +437,3 @@ def fixed_offsets(seed: int, index, room: int) -> np.ndarray:
     words = _streams(_seed_key(np.random.SeedSequence([seed, 7])), np.asarray(index), 2)
     return _below(words, room).astype(np.int64)
 
-
-def __getattr__(name: str):
-    """``MazeDataset``, ``MazeBatches`` and ``place`` live in :mod:`recur.data` (torch); they
-    are reached from here on first use, so that importing mazes never imports torch."""
-    if name in ("MazeDataset", "MazeBatches", "place"):
-        from recur import data
-
-        return getattr(data, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,6 +9,7 @@ any heavy work.  Ready-made specs (``SEEDS``, ``PROFILE``, ``DEVICE``, ``DATASET
 """
 from __future__ import annotations
 
+import sys
 import types
 from collections.abc import Callable
 
@@ -64,6 +65,13 @@ class Param:
         return self.test is None or bool(self.test(value))
 
 
+def _imported(name: str, value) -> bool:
+    """Is ``value`` a library constant imported under its own name (``from recur.forms import
+    FORMS``), rather than a parameter?"""
+    return any(getattr(module, name, None) is value for module in list(sys.modules.values())
+               if getattr(module, "__name__", "").startswith("recur"))
+
+
 def validate(namespace: dict, spec: dict[str, Param], ignore=()) -> dict:
     """Check the notebook's parameters in ``namespace`` (pass ``globals()``) against ``spec``.
 
@@ -82,7 +90,7 @@ def validate(namespace: dict, spec: dict[str, Param], ignore=()) -> dict:
     unknown = sorted(
         name for name, value in namespace.items()
         if not name.startswith("_") and name not in spec and name not in _IPYTHON_NAMES
-        and name not in ignore
+        and name not in ignore and not _imported(name, value)
         and not isinstance(value, (types.ModuleType, types.FunctionType, type)))
     if unknown:
         problems.append(f"unknown parameter(s) {', '.join(unknown)}; this notebook takes "

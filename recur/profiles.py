@@ -35,10 +35,9 @@ _PAPER_CLASSIFICATION = {
     ("resnet18", "svhn"): dict(lr=0.1, milestones=(60, 120), epochs=160),
     ("resnet50", "imagenet"): dict(lr=0.1, milestones=(30, 60, 80), epochs=90, batch_size=256),
 }
-for (_family, _), _entry in list(_PAPER_CLASSIFICATION.items()):
-    for _ds in ("emnist", "digits"):
-        _PAPER_CLASSIFICATION.setdefault((_family, _ds),
-                                         _PAPER_CLASSIFICATION.get((_family, "cifar10"), _entry))
+_PAPER_CLASSIFICATION |= {(family, dataset): _PAPER_CLASSIFICATION[(family, "cifar10")]
+                          for family in ("mlp", "convnet", "resnet", "resnet_bn", "resnet18")
+                          for dataset in ("emnist", "digits")}
 
 _PAPER_MAZES = {
     # Adam, the settings the authors' maze launch files use most (SPEC 4).

@@ -5,12 +5,12 @@
     net.trace(x)                                                 # features/outputs per module
 """
 from recur.models.factory import FAMILIES, WIDTHS, build_model, iterations_for, valid_depths
-from recur.models.net import (DepthNet, Module, count_parameters, iterates, norm_statistics,
-                              share_norms, unroll)
+from recur.models.net import (DepthNet, Module, classifier_input, count_parameters,
+                              head_parameters, iterates, norm_statistics, share_norms, unroll)
 from recur.models.receptive import convs_to_span, receptive_field
 from recur.models.resnets import ResNet18, ResNet50
 
 __all__ = ["FAMILIES", "WIDTHS", "build_model", "iterations_for", "valid_depths", "DepthNet",
-           "Module", "count_parameters", "iterates", "unroll", "share_norms", "norm_statistics",
-           "receptive_field", "convs_to_span",
+           "Module", "classifier_input", "count_parameters", "head_parameters", "iterates",
+           "unroll", "share_norms", "norm_statistics", "receptive_field", "convs_to_span",
            "ResNet18", "ResNet50"]

@@ -118,6 +118,17 @@ def iterates(net: nn.Module) -> bool:
     return checks.is_integer(net.iterations)
 
 
+def classifier_input(net: DepthNet, features: torch.Tensor) -> torch.Tensor:
+    """What a classification net's last layer sees, given the features after its last
+    module: its head (``coda``) without the final linear layer."""
+    return net.coda[:-1](features)
+
+
+def head_parameters(net: DepthNet) -> int:
+    """Trainable parameters of the head (``coda``): run once, after the last module."""
+    return count_parameters(net.coda)
+
+
 def count_parameters(net: nn.Module) -> int:
     """Number of trainable parameters (shared ones counted once)."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)

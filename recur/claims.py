@@ -1,0 +1,108 @@
+"""The paper's claims, notebook by notebook, each decided by :mod:`recur.findings`' rule.
+
+A notebook gathers its runs and calls one function here for its "What we found" table,
+so that which claims are tested, against which margin and on which runs is library code
+with tests, never a notebook's own logic.  Margins come from :data:`recur.paper.MARGINS`.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from recur import findings, paper
+from recur.findings import Finding
+
+FORMS_MARGIN = paper.MARGINS["forms"][0]
+
+
+def classification(runs: pd.DataFrame, dataset: str, n_test: int) -> list[Finding]:
+    """Per family: the two forms agree at every depth, and change the same way with depth
+    (every seed scored on the one test set of ``n_test`` images)."""
+    return [claim for family, mine in runs.groupby("family", sort=False) for claim in (
+        findings.forms_agree(mine, f"{family} on {dataset}", margin=FORMS_MARGIN,
+                             shared_test=n_test),
+        findings.same_shape(mine, family, margin=FORMS_MARGIN, shared_test=n_test))]
+
+
+def mazes(runs: pd.DataFrame, *, maze_size: str, span: int, by_size: pd.DataFrame | None = None,
+          plain: pd.DataFrame | None = None, dilated: pd.DataFrame | None = None) -> list:
+    """Notebook 03: accuracy rises with depth, also past the depth whose receptive field
+    spans the maze; the forms agree; and, from the one-seed studies (borrowing the main
+    sweep's spread of per-seed gaps): larger mazes are harder, the forms agree on other
+    sizes and dilated, dilated filters solve more."""
+    pooled = findings.gap_spread(runs)
+    found = [findings.rises_with_depth(runs, f"{maze_size} mazes"),
+             findings.forms_agree(runs, f"{maze_size} mazes", margin=FORMS_MARGIN),
+             findings.rises_with_depth(runs[runs.depth >= span], "past the depth whose field "
+                                                                 f"spans the maze ({span}; 4.3)")]
+    sizes = set(by_size.maze_size) if by_size is not None and len(by_size) else set()
+    if {"small", "large"} <= sizes:
+        found.append(findings.higher(
+            by_size[by_size.maze_size == "small"], by_size[by_size.maze_size == "large"],
+            "larger mazes are harder (Fig. 5)", paper="lower on larger mazes",
+            names=("small", "large"), pooled=pooled))
+    found += [findings.forms_agree(by_size[by_size.maze_size == s], f"{s} mazes, one seed",
+                                   margin=FORMS_MARGIN, pooled=pooled)
+              for s in sorted(sizes - {maze_size})]
+    if dilated is not None and len(dilated) and plain is not None and len(plain):
+        found += [findings.higher(dilated, plain, "dilated filters solve more mazes (Table 2)",
+                                  paper="better at every depth (Table 2 vs Fig. 5)",
+                                  names=("dilated", "undilated"), pooled=pooled),
+                  findings.forms_agree(dilated, "dilated, small mazes, one seed",
+                                       margin=FORMS_MARGIN, pooled=pooled)]
+    return found
+
+
+def batchnorm(runs: pd.DataFrame, *, n_test: int, per_iteration: float, one_for_all: float,
+              growth: float, iterations: int, seed: int, why: str, reported_gap: float) -> list:
+    """Notebook 04: ours ≈ ResNet-18 (margin ``resnet18``); BatchNorm statistics differ by
+    iteration (the accuracy one net loses with iteration 1's statistics everywhere, an
+    interval over the test set's sampling only); whether each iteration *needs* its own
+    BatchNorm is not tested (no net trained with one shared BatchNorm)."""
+    drop = findings.gap(pd.Series([per_iteration]), pd.Series([one_for_all]),
+                        shared_test=n_test, pooled=findings.TEST_SET_ONLY)
+    return [
+        findings.same_accuracy(
+            runs[runs.family == "resnet_bn"], runs[runs.family == "resnet18"],
+            "recurrent BN ResNet ≈ ResNet-18 in accuracy", margin=paper.MARGINS["resnet18"][0],
+            paper=f"gap {reported_gap:+.2f} points", names=("ours", "ResNet-18"),
+            shared_test=n_test, why=why),
+        Finding("BatchNorm statistics differ by iteration (3.1)", "one BatchNorm per iteration",
+                f"running variance changes by up to {growth:.1f}x over {iterations} iterations; "
+                f"iteration 1's statistics everywhere: {drop.text(' pt')} lost (seed {seed})",
+                findings.direction(drop),
+                "one net: the interval covers the test set's sampling only"),
+        Finding("so each iteration needs its own BatchNorm (3.1)", "needed", "not trained here",
+                findings.NOT_HERE, "needs a net trained with one shared BatchNorm beside it")]
+
+
+def features(*, reuse: dict, probes: pd.DataFrame, n_test: int, seed: int, cka: dict,
+             change: dict) -> list:
+    """Notebook 05: filter reuse (one trained, one untrained net: no interval), probes of
+    the two forms agree per module (margin ``probes``; one seed each), same-depth nets are
+    the most similar by CKA (over the seed pairings in ``cka``: pairing -> {"rec8": ...,
+    "ff4": ...}), and how a filter's preferred input changes (no control: inconclusive)."""
+    trained, untrained = reuse["trained"]["mean_ratio"], reuse["untrained"]["mean_ratio"]
+    pooled = probes[probes.features == "pooled"].rename(columns={"module": "depth"})
+    cka_gap = findings.gap(pd.Series({p: v["rec8"] for p, v in cka.items()}),
+                           pd.Series({p: v["ff4"] for p, v in cka.items()}))
+    return [
+        Finding("recurrent nets reuse their filters across iterations (Fig. 6)",
+                "most ratios well above 0; an untrained net as control (Fig. 9)",
+                f"mean ratio {trained:.2f} trained against {untrained:.2f} untrained",
+                findings.INCONCLUSIVE,
+                "one trained and one untrained net: no spread to judge the difference by"),
+        findings.forms_agree(pooled.assign(seed=seed), "pooled linear probes, per module "
+                             "(Tables 3, 6)", margin=paper.MARGINS["probes"][0],
+                             shared_test=n_test),
+        Finding("same-depth nets are the most similar by CKA (5.1)",
+                f"{paper.CKA['same depth, recurrent']} (recurrent 8) > "
+                f"{paper.CKA['4-layer feed-forward']} (feed-forward 4)",
+                "last module, CKA(ff8, rec8) − CKA(ff8, ff4) over the seed pairings: "
+                + cka_gap.text(), findings.direction(cka_gap),
+                "two seed pairings; CKA near 1 everywhere on the digits is weak evidence"),
+        Finding("a recurrent filter's preferred input changes with iteration as a "
+                "feed-forward one's with depth (Figs. 7-8)", "pictures change with depth",
+                f"median |correlation| between consecutive depths: recurrent "
+                f"{change['recurrent']:.2f}, feed-forward {change['feed-forward']:.2f}",
+                findings.INCONCLUSIVE, "no control for how much the optimisation alone "
+                "varies a picture (the same filter from another start)")]
