@@ -45,6 +45,15 @@ def test_unknown_and_missing_names_are_errors():
             in str(err.value))
 
 
+def test_library_constants_imported_by_name_are_not_parameters():
+    from recur.forms import FORMS
+
+    ns = {"profile": "quick", "depth": 8, "n_examples": 3}
+    validate(ns | {"FORMS": FORMS}, SPEC)  # from recur.forms import FORMS
+    with pytest.raises(ValueError, match="unknown parameter.* FORMS"):
+        validate(ns | {"FORMS": dict(FORMS)}, SPEC)  # same name, not the library's object
+
+
 # --------------------------------------------------------------------------- ready-made specs
 def _problem(spec: Param, value) -> str:
     """The error ``validate`` raises for ``value`` under ``spec`` ('' when it passes)."""
