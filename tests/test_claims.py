@@ -1,0 +1,132 @@
+"""recur.claims, recur.feature_study and the notebooks' tables: which claims each notebook
+tests, on which runs, and tables checked against direct computations."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from recur import claims, experiments, feature_study, findings, paper, results
+from recur.findings import INCONCLUSIVE, NOT_HERE, NOT_REPRODUCED, REPRODUCED
+from recur.models import build_model, classifier_input, count_parameters, head_parameters
+from recur.profiles import make_config
+from recur.provenance import ROOT
+
+
+def _runs(rows, columns=("recurrent", "depth", "seed", "test_acc")):
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+def test_maze_claims_follow_the_studies_that_ran():
+    rng = np.random.default_rng(1)
+    main = _runs([(r, d, s, 20 + 3 * d + rng.normal(0, 0.3)) for r in (False, True)
+                  for d in (8, 12, 16, 20) for s in range(4)])
+    alone = claims.mazes(main, maze_size="small", span=10)
+    assert [f.claim.split(":")[0] for f in alone] == ["small mazes", "small mazes",
+                                                       "past the depth whose field spans the "
+                                                       "maze (10; 4.3)"]
+    assert alone[0].verdict == REPRODUCED and alone[2].verdict == REPRODUCED
+    one = dict(seed=0, depth=20)
+    by_size = pd.DataFrame([dict(one, recurrent=r, maze_size=m, test_acc=a)
+                            for m, a in (("small", 80.0), ("large", 40.0)) for r in (False, True)])
+    with_sizes = claims.mazes(main, maze_size="small", span=10, by_size=by_size)
+    harder = with_sizes[3]
+    assert harder.claim.startswith("larger mazes are harder") and harder.verdict == REPRODUCED
+    assert with_sizes[4].claim.startswith("large mazes, one seed")  # the other size
+
+
+def test_classification_claims_per_family_on_the_committed_runs():
+    runs = results.table(ROOT / "results" / "quick")
+    digits = runs[(runs.experiment == "classification") & runs.family.isin(["mlp", "convnet"])]
+    found = claims.classification(digits, "digits", 360)
+    order = list(digits.family.unique())  # the families in the order the runs came
+    assert [f.claim.split(":")[0] for f in found] == [name for f in order
+                                                       for name in (f"{f} on digits", f)]
+    assert all(f.verdict != REPRODUCED for f in found[:2])  # depths 9-10 of the MLP
+
+
+def test_batchnorm_claims():
+    runs = pd.DataFrame({"family": ["resnet_bn"] * 3 + ["resnet18"] * 3, "seed": [0, 1, 2] * 2,
+                         "test_acc": [90.0, 91.0, 92.0, 97.0, 97.5, 98.0]})
+    found = claims.batchnorm(runs, n_test=360, per_iteration=91.0, one_for_all=40.0, growth=3.0,
+                             iterations=4, seed=0, why="narrow", reported_gap=-0.7)
+    assert [f.verdict for f in found] == [NOT_REPRODUCED, REPRODUCED, NOT_HERE]
+    assert "±1 pt" in found[0].claim and "narrow" in found[0].why
+
+
+def test_feature_claims():
+    probes = pd.DataFrame([(r, "pooled", m, 90.0 + m) for r in (False, True) for m in (1, 2)],
+                          columns=["recurrent", "features", "module", "test_acc"])
+    reuse = {"trained": {"mean_ratio": 0.6}, "untrained": {"mean_ratio": 0.2}}
+    cka = {"same seed": {"rec8": 0.99, "ff4": 0.97}, "other seed": {"rec8": 0.98, "ff4": 0.95}}
+    found = claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka=cka,
+                            change={"recurrent": 0.3, "feed-forward": 0.4})
+    assert [f.verdict for f in found] == [INCONCLUSIVE, INCONCLUSIVE, INCONCLUSIVE,
+                                          INCONCLUSIVE]
+    assert "one seed" in found[1].why  # one seed per form: no spread
+    gap = findings.gap(pd.Series([0.99, 0.98]), pd.Series([0.97, 0.95]))
+    assert gap.text() in found[2].ours
+
+
+def test_table1_beside_the_paper():
+    runs = pd.DataFrame({"family": ["resnet_bn"] * 2 + ["resnet18"] * 2, "seed": [0, 1] * 2,
+                         "test_acc": [90.0, 92.0, 97.0, 98.0]})
+    t = experiments.table1(runs, "digits").set_index(["source", "model"])
+    assert t.loc[("this run (digits)", "ours"), "mean"] == 91.0
+    assert t.loc[("this run (digits)", "ours"), "se"] == pytest.approx(np.std([90, 92],
+                                                                             ddof=1) / 2 ** 0.5)
+    assert t.loc[("paper (cifar10)", "ResNet-18"), "text"] == "94.69 ± 0.03"
+    assert experiments.table1(runs, "svhn").source.iloc[-1] == "paper (svhn)"
+
+
+def test_model_sizes_and_heads():
+    c = make_config("quick", "classification", family="resnet_bn", recurrent=True, depth=19)
+    sizes = experiments.model_sizes([c]).iloc[0]
+    net = build_model("resnet_bn", recurrent=True, depth=19, dataset="digits", width=c.width)
+    assert sizes["trained width"] == count_parameters(net)
+    assert sizes["paper width"] == count_parameters(
+        build_model("resnet_bn", recurrent=True, depth=19, dataset="digits"))
+    assert sizes["head %"] == round(100 * count_parameters(net.coda) / count_parameters(net), 1)
+    assert head_parameters(net) == count_parameters(net.coda)
+    x = torch.randn(3, c.width, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(net.coda[-1](classifier_input(net, x)), net.coda(x))
+
+
+def test_probe_and_cka_tables_match_direct_computation():
+    from recur import analysis
+
+    torch.manual_seed(0)
+    nets = {r: build_model("convnet", recurrent=r, depth=5, dataset="digits", width=4).eval()
+            for r in (False, True)}
+    x, y = torch.randn(60, 1, 32, 32), torch.arange(60) % 3
+    table = feature_study.probe_table(nets, (x[:40], y[:40]), (x[40:], y[40:]))
+    assert len(table) == 2 * 2 * 2  # forms x (full, pooled) x modules
+    feats = analysis.module_features(nets[True], x)
+    direct = analysis.linear_probes([f[:40] for f in feats], y[:40], [f[40:] for f in feats],
+                                    y[40:], pool=True)
+    mine = table[table.recurrent & (table.features == "pooled")].sort_values("module")
+    assert list(mine.test_acc) == [p["test_acc"] for p in direct]
+    assert list(mine.dims) == [f.shape[1] for f in feats]
+    reported = paper.probes(pooled=True).set_index(["recurrent", "module"])
+    assert list(mine.test_acc_paper) == list(reported.loc[True].test_acc[:2])  # Table 6 beside
+    pair = {"a": {"ref": nets[False], "other": nets[True]}}
+    cka = feature_study.cka_table(pair, x, reference="ref")
+    last = [analysis.module_features(n, x)[-1] for n in (nets[False], nets[True])]
+    assert cka.loc["other", ("a", "last module")] == pytest.approx(
+        analysis.linear_cka(last[0], last[1], debiased=True))
+    assert paper.CKA  # the paper's values exist beside
+
+
+def test_split_summary_and_info_table():
+    from recur import datasets, mazes
+
+    train, test = mazes.generate(50, 3, 0), mazes.generate(10, 3, 1)
+    row = mazes.split_summary(train, test, 2)
+    lengths = mazes.path_lengths(train)
+    assert row["mean path"] == round(float(lengths.mean()), 2) and row["train"] == 50
+    assert row["image px"] == mazes.image_size(3, 2)
+    overlap = np.isin(mazes.maze_hashes(test), mazes.maze_hashes(train)).sum()
+    assert row["train/test overlap"] == overlap
+    info = datasets.info_table()
+    assert sorted(info.index) == sorted(datasets.IMAGE_DATASETS)
+    assert info.loc["digits", "flip"] == datasets.INFO["digits"].flip
