@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client import AsyncKernelManager
 
 from recur import readme, results
 from recur.mazes import default_cache_dir
@@ -92,6 +93,18 @@ def read_notebook(path: Path):
                           f"{str(err).splitlines()[0] if str(err) else 'unreadable'})") from None
 
 
+def kernel_with(env: dict) -> type:
+    """A kernel manager class whose kernels start with ``env`` on top of this process's
+    environment (how the runner tells a notebook where its results go, without changing
+    its own environment)."""
+    class Kernel(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw):
+            kw["env"] = {**os.environ, **kw.get("env", {}), **env}
+            return await super()._async_pre_start_kernel(**kw)
+
+    return Kernel
+
+
 def run_notebook(src: Path, dst: Path, profile: str, device: str | None = None) -> dict:
     """Execute one notebook into ``dst``; returns a summary (never raises on cell errors)."""
     import papermill as pm
@@ -104,22 +117,16 @@ def run_notebook(src: Path, dst: Path, profile: str, device: str | None = None) 
         parameters["profile"] = profile
     if device is not None and "device" in declared:
         parameters["device"] = device
-    env_results = os.environ.get("RECUR_RESULTS")
-    os.environ["RECUR_RESULTS"] = str(dst.parent)
     start = time.perf_counter()
     status, error = "ok", None
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.stem}.running.ipynb")  # the finished file replaces dst
     try:
         pm.execute_notebook(str(src), str(tmp), parameters=parameters, kernel_name="python3",
-                            cwd=str(src.parent), progress_bar=False, log_output=False)
+                            cwd=str(src.parent), progress_bar=False, log_output=False,
+                            kernel_manager_class=kernel_with({"RECUR_RESULTS": str(dst.parent)}))
     except Exception as err:  # PapermillExecutionError and kernel deaths alike
         status, error = "failed", f"{type(err).__name__}: {str(err).strip()[-2000:]}"
-    finally:
-        if env_results is None:
-            os.environ.pop("RECUR_RESULTS", None)
-        else:
-            os.environ["RECUR_RESULTS"] = env_results
     seconds = time.perf_counter() - start
     if tmp.exists():
         try:

@@ -1,6 +1,7 @@
 """The batch runner, and the rule that committed notebooks come from it."""
 import base64
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -47,7 +48,9 @@ def test_runner_executes_in_order_and_continues_past_failures(tmp_path):
     _notebook(src / "03_after.ipynb", "import os; print(os.environ['RECUR_RESULTS'])")
     out = tmp_path / "out"
     log = []
+    before = os.environ.get("RECUR_RESULTS")
     summaries = reproduce("paper", folder=src, output=out, log=log.append)
+    assert os.environ.get("RECUR_RESULTS") == before  # told to the kernels, ours unchanged
     assert [s["status"] for s in summaries] == ["ok", "failed", "ok"]
     assert "boom" in summaries[1]["error"]
     nb = nbformat.read(out / "01_ok.ipynb", as_version=4)
