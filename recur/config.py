@@ -29,6 +29,16 @@ class TrainConfig:
     recurrent: bool
     depth: int  # effective depth
     dataset: str  # "mazes" or an image dataset
+    # optimisation: no defaults, each profile's recipe is a row of recur.profiles (SPEC 4)
+    optimizer: str
+    lr: float
+    momentum: float
+    weight_decay: float
+    warmup_epochs: float  # time constant of the exponential warm-up, in epochs
+    milestones: tuple  # epochs after which the lr is multiplied by gamma (none: no decay)
+    gamma: float
+    epochs: int
+    batch_size: int
     width: int | None = None  # None: the paper's width for family and dataset
     dilation: int = 1  # maze solvers only
     # data
@@ -37,17 +47,6 @@ class TrainConfig:
     maze_crop: int | None = 32  # pad-and-crop side (None: images as rendered)
     n_train: int | None = None  # mazes: 50,000 in the paper; image data: all
     n_test: int | None = None
-    # optimisation: the defaults are the paper's CIFAR-10 ResNet settings (recur.profiles,
-    # SPEC 4; a test keeps them equal), except that no milestones means no decay
-    optimizer: str = "sgd"
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 2e-4
-    warmup_epochs: float = 5.0  # time constant of the exponential warm-up, in epochs
-    milestones: tuple = ()
-    gamma: float = 0.1
-    epochs: int = 200
-    batch_size: int = 128
     recurrent_lr_scale: bool = False  # mazes: the shared module learns at lr / iterations
     # evaluation
     extra_iterations: int = 0  # recurrent nets are also scored with up to this many more
@@ -111,12 +110,18 @@ class TrainConfig:
         return dataclasses.asdict(self) | {"milestones": list(self.milestones)}
 
     @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        fields = dataclasses.fields(cls)
+        known = {f.name for f in fields}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown config key(s) {', '.join(unknown)}; valid keys: "
                              f"{', '.join(sorted(known))}")
+        missing = [f.name for f in fields if f.default is dataclasses.MISSING
+                   and f.default_factory is dataclasses.MISSING and f.name not in values]
+        if missing:
+            raise ValueError(f"missing config key(s) {', '.join(missing)}: a profile's recipe "
+                             f"sets them (recur.profiles.make_config)")
         return cls(**values)
 
     def replace(self, **changes) -> TrainConfig:

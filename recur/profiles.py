@@ -14,7 +14,7 @@ from recur.config import TrainConfig
 
 PROFILES = ("quick", "paper")
 
-_COMMON = dict(momentum=0.9, weight_decay=2e-4, warmup_epochs=5.0)
+_COMMON = dict(momentum=0.9, weight_decay=2e-4, warmup_epochs=5.0, gamma=0.1, milestones=())
 
 # The authors' launch scripts (SPEC 4).  EMNIST and the embedded digits have no launch
 # files of their own: they take the CIFAR-10 settings of the family.

@@ -16,8 +16,9 @@ from recur.config import TrainConfig
 def tiny(**changes):
     base = dict(experiment="mazes", family="maze", recurrent=True, depth=8, dataset="mazes",
                 width=4, maze_size=3, maze_scale=1, maze_crop=None, n_train=60, n_test=20,
-                optimizer="adam", lr=1e-3, warmup_epochs=0.0, epochs=3, batch_size=20,
-                device="cpu", precision="fp32")
+                optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=2e-4, warmup_epochs=0.0,
+                milestones=(), gamma=0.1, epochs=3, batch_size=20, device="cpu",
+                precision="fp32")
     return TrainConfig.from_dict(base | changes)
 
 

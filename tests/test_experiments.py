@@ -10,7 +10,8 @@ from recur.train import load_trained
 
 TINY = dict(experiment="mazes", family="maze", recurrent=True, depth=8, dataset="mazes",
             width=4, maze_size=3, maze_scale=1, maze_crop=None, n_train=40, n_test=20,
-            optimizer="adam", lr=1e-3, epochs=1, batch_size=20, device="cpu", precision="fp32",
+            optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=2e-4, warmup_epochs=5.0,
+            milestones=(), gamma=0.1, epochs=1, batch_size=20, device="cpu", precision="fp32",
             extra_iterations=2)
 
 

@@ -8,7 +8,6 @@ import pytest
 from recur import params
 from recur.config import TrainConfig
 from recur.params import Param, validate
-from recur.profiles import make_config
 
 SPEC = {"profile": Param(str, choices=("quick", "paper")),
         "n_examples": Param(int, minimum=1, maximum=64),
@@ -141,12 +140,20 @@ def test_committed_records_keep_their_names():
         assert config.name() == path.stem, path.name
 
 
-def test_config_defaults_are_the_papers_cifar10_resnet_settings():
-    """TrainConfig's optimisation defaults repeat one row of recur.profiles (SPEC 4); this
-    keeps the two equal, and configs built from the profiles independent of them."""
-    paper = make_config("paper", "classification", family="resnet", recurrent=False, depth=7,
-                        dataset="cifar10")
-    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
-    for name in ("optimizer", "lr", "momentum", "weight_decay", "warmup_epochs", "gamma",
-                 "epochs", "batch_size"):
-        assert defaults[name] == getattr(paper, name), name
+def test_a_config_names_its_recipe_and_every_profile_row_gives_one():
+    """The optimisation settings have no defaults in TrainConfig (one place for numbers:
+    recur.profiles): a config without them is refused, naming them; every profile row
+    sets them all."""
+    recipe = ("optimizer", "lr", "momentum", "weight_decay", "warmup_epochs", "milestones",
+              "gamma", "epochs", "batch_size")
+    required = [f.name for f in dataclasses.fields(TrainConfig)
+                if f.default is dataclasses.MISSING]
+    assert set(recipe) <= set(required)
+    with pytest.raises(ValueError, match="missing config key.* lr, momentum"):
+        TrainConfig.from_dict(dict(experiment="mazes", family="maze", recurrent=True, depth=8,
+                                   dataset="mazes", optimizer="adam"))
+    from recur import profiles
+    for table in (profiles.PAPER, profiles.QUICK):
+        for experiment, rows in table.items():
+            for key, row in rows.items():
+                assert set(recipe) <= set(row), (experiment, key)

@@ -17,9 +17,9 @@ from recur.profiles import make_config
 def tiny(**changes):
     base = dict(experiment="mazes", family="maze", recurrent=True, depth=12, dataset="mazes",
                 width=8, maze_size=4, maze_scale=1, maze_crop=12, n_train=120, n_test=40,
-                optimizer="sgd", lr=0.05, warmup_epochs=0.5, milestones=(1,), epochs=2,
-                batch_size=40, extra_iterations=2, recurrent_lr_scale=True, device="cpu",
-                precision="fp32")
+                optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=2e-4, warmup_epochs=0.5,
+                milestones=(1,), gamma=0.1, epochs=2, batch_size=40, extra_iterations=2,
+                recurrent_lr_scale=True, device="cpu", precision="fp32")
     return TrainConfig.from_dict(base | changes)
 
 
