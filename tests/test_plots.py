@@ -513,3 +513,16 @@ def test_style_applies_the_theme_only_when_asked():
         assert matplotlib.rcParams["axes.labelsize"] == pytest.approx(theme["axes.labelsize"])
         assert matplotlib.rcParams["axes.grid"] is True
     assert dict(matplotlib.rcParams) == before
+
+
+def test_feature_grid_marks_the_images_it_is_told_to():
+    images = [[np.full((1, 4, 4), 0.5)] * 3, [np.zeros((1, 4, 4))] * 3]
+    marked = [[False, True, False], [False, False, True]]
+    fig = plots.feature_grid(images, row_labels=["a", "b"], col_labels=["1", "2", "3"],
+                             marked=marked)
+    axes = [ax for ax in fig.axes if ax.images]
+    framed = [[ax.spines["top"].get_visible() for ax in axes[r * 3:(r + 1) * 3]]
+              for r in range(2)]
+    assert framed == marked
+    assert [ax.get_xlabel() for ax in axes] == ["", "silent", "", "", "", "silent"]
+    plt.close(fig)

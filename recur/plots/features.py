@@ -13,6 +13,7 @@ from matplotlib.lines import Line2D
 from recur.forms import FORMS
 from recur.plots.theme import (
     COLOURS,
+    FAILED,
     OTHERS,
     PAPER_LABEL,
     _axes,
@@ -84,12 +85,15 @@ def heatmap(matrix, *, xlabels, ylabels, xlabel, ylabel, title, vmin=None, vmax=
 
 
 @_styled
-def feature_grid(images, *, row_labels, col_labels, title=None, fig=None):
+def feature_grid(images, *, row_labels, col_labels, title=None, marked=None,
+                 mark_label="silent", fig=None):
     """Images in a grid (e.g. a filter's visualisation per recurrent iteration, top, and
     per feed-forward layer, bottom): row labels on the left, column labels on top.
 
     ``images``: a list of rows, each a list of arrays (C, H, W) or (H, W) in [0, 1];
-    grayscale when one channel, RGB when three.  ``fig``: a Figure or SubFigure to draw
+    grayscale when one channel, RGB when three.  ``marked``: rows of booleans like
+    ``images``; a marked image gets a red frame and ``mark_label`` under it (e.g. a silent
+    filter, whose image shows nothing it prefers).  ``fig``: a Figure or SubFigure to draw
     into (None: a new figure).  Returns the (root) Figure."""
     rows = len(images)
     cols = max(len(r) for r in images)
@@ -110,6 +114,8 @@ def feature_grid(images, *, row_labels, col_labels, title=None, fig=None):
             ax.imshow(image.clip(0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0,
                       vmax=1, interpolation="nearest")
             _image_axes(ax)
+            if marked is not None and marked[r][c]:
+                _mark(ax, mark_label)
             if c == 0:
                 ax.set_ylabel(row_labels[r])
             if r == 0:
@@ -117,6 +123,13 @@ def feature_grid(images, *, row_labels, col_labels, title=None, fig=None):
     if title:
         fig.suptitle(title)
     return fig.get_figure(root=True)
+
+
+def _mark(ax, label: str) -> None:
+    """A red frame around the image in ``ax`` and ``label`` under it."""
+    for spine in ax.spines.values():
+        spine.set(visible=True, color=FAILED, linewidth=2.5)
+    ax.set_xlabel(label, color=FAILED)
 
 
 @_styled
