@@ -76,15 +76,23 @@ def batchnorm(runs: pd.DataFrame, *, n_test: int, per_iteration: float, one_for_
 
 
 def features(*, reuse: dict, probes: pd.DataFrame, n_test: int, seed: int, cka: dict,
-             change: dict) -> list:
+             depth_similarity: dict, start_similarity: dict) -> list:
     """Notebook 05: filter reuse (one trained, one untrained net: no interval), probes of
     the two forms agree per module (margin ``probes``; one seed each), same-depth nets are
     the most similar by CKA (over the seed pairings in ``cka``: pairing -> {"rec8": ...,
-    "ff4": ...}), and how a filter's preferred input changes (no control: inconclusive)."""
+    "ff4": ...}), and a filter's preferred input changes with depth in both forms: per
+    form, the |correlation| of one filter's images from two starts of the optimisation
+    (``start_similarity``: form -> values, the optimisation's own noise) above that of its
+    images at consecutive depths (``depth_similarity``), Welch's interval, values taken as
+    independent."""
     trained, untrained = reuse["trained"]["mean_ratio"], reuse["untrained"]["mean_ratio"]
     pooled = probes[probes.features == "pooled"].rename(columns={"module": "depth"})
     cka_gap = findings.gap(pd.Series({p: v["rec8"] for p, v in cka.items()}),
                            pd.Series({p: v["ff4"] for p, v in cka.items()}))
+    changes = {form: findings.gap(_values(start_similarity[form], "start"),
+                                  _values(depth_similarity[form], "depth"))
+               for form in depth_similarity}
+    verdict, why = findings.combine({f: findings.direction(g) for f, g in changes.items()})
     return [
         Finding("recurrent nets reuse their filters across iterations (Fig. 6)",
                 "most ratios well above 0; an untrained net as control (Fig. 9)",
@@ -100,9 +108,15 @@ def features(*, reuse: dict, probes: pd.DataFrame, n_test: int, seed: int, cka: 
                 "last module, CKA(ff8, rec8) − CKA(ff8, ff4) over the seed pairings: "
                 + cka_gap.text(), findings.direction(cka_gap),
                 "two seed pairings; CKA near 1 everywhere on the digits is weak evidence"),
-        Finding("a recurrent filter's preferred input changes with iteration as a "
-                "feed-forward one's with depth (Figs. 7-8)", "pictures change with depth",
-                f"median |correlation| between consecutive depths: recurrent "
-                f"{change['recurrent']:.2f}, feed-forward {change['feed-forward']:.2f}",
-                findings.INCONCLUSIVE, "no control for how much the optimisation alone "
-                "varies a picture (the same filter from another start)")]
+        Finding("a filter's preferred input changes with iteration (recurrent) as with depth "
+                "(feed-forward) (Figs. 7-8)", "pictures change with depth",
+                "|correlation| between two starts minus between consecutive depths: "
+                + "; ".join(f"{form} {g.text()}" for form, g in changes.items()), verdict,
+                "; ".join(x for x in (why, "the images' pixels are not independent: a rough "
+                                            "interval") if x))]
+
+
+def _values(values, name: str) -> pd.Series:
+    """Similarities as a Series indexed apart from any other (so ``gap`` does not pair)."""
+    return pd.Series(list(values), index=[f"{name} {i}" for i in range(len(values))],
+                     dtype=float).dropna()
