@@ -252,6 +252,29 @@ def test_notebooks_reject_bad_parameters_before_any_work(tmp_path, monkeypatch, 
     assert not any(c.outputs for c in code[failed[0] + 1:])  # nothing after it ran
 
 
+@pytest.mark.parametrize("params,runs,studies", [
+    ({"depth": 20}, "4 runs: depths [20]", False),
+    ({"depth": 20, "studies": "yes"}, "4 runs: depths [20]", True),
+    ({}, "16 runs: depths [8, 12, 16, 20]", True),
+])
+def test_naming_a_depth_in_notebook_03_trains_that_depth_only(tmp_path, params, runs, studies):
+    """`papermill 03_mazes.ipynb out.ipynb -p depth 20` plans the depth-20 runs of both
+    forms for each seed and skips the size and dilation studies, saying how to run them
+    (the notebook's set-up cells, run up to the plan, then stopped)."""
+    import papermill as pm
+    nb = nbformat.read(ROOT / "notebooks" / "03_mazes.ipynb", as_version=4)
+    setup = [i for i, c in enumerate(nb.cells) if "run_studies =" in c.source][0]
+    nb.cells = nb.cells[:setup + 1] + [new_code_cell("print('studies run:', run_studies)")]
+    nbformat.write(nb, tmp_path / "03.ipynb")
+    pm.execute_notebook(str(tmp_path / "03.ipynb"), str(tmp_path / "out.ipynb"),
+                        parameters=params, kernel_name="python3", progress_bar=False,
+                        cwd=str(ROOT / "notebooks"))
+    text = "".join(o.get("text", "") for c in nbformat.read(tmp_path / "out.ipynb", 4).cells
+                   if c.cell_type == "code" for o in c.outputs)
+    assert runs in text and f"studies run: {studies}" in text
+    assert ("studies (sections 6 and 7) are skipped" in text) != studies
+
+
 def test_provenance_is_dirty_for_changed_code_not_for_rewritten_results(tmp_path):
     """A run rewrites results/ (records, executed notebooks) as it goes: that must not mark
     its own provenance dirty; a change anywhere else must."""
