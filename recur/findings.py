@@ -39,8 +39,9 @@ MAX_SEEDS = 100  # "seeds to decide" looks no further than this
 TEST_SET_ONLY = (0.0, math.inf)
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_HERE = (
     "reproduced", "not reproduced", "inconclusive", "not run in this profile")
-#: how a findings table begins (the runner looks for it)
+#: how a findings table and the list of facts begin (the runner looks for them)
 HEADER = "| claim | paper | this run | verdict |"
+FACTS = "**Checked by construction**"
 
 
 @dataclass(frozen=True)
@@ -370,11 +371,12 @@ def construction_report(facts) -> str:
 def show(found, facts=()) -> None:
     """In a notebook: the findings table, the rule that decided it, and the facts checked
     by construction (apart: they hold by how the models and data are built)."""
-    display(Markdown(report(found)))
-    display(Markdown(how_we_decide()))
+    if found:  # (notebook 01 checks facts only)
+        display(Markdown(report(found)))
+        display(Markdown(how_we_decide()))
     if facts:
-        display(Markdown("**Checked by construction** (not findings: they hold by how the "
-                         "models and data are built)\n\n" + construction_report(facts)))
+        display(Markdown(f"{FACTS} (not findings: they hold by how the models and data are "
+                         f"built)\n\n" + construction_report(facts)))
 
 
 def how_we_decide(margins: dict | None = None) -> str:

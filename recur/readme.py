@@ -18,11 +18,12 @@ FINDINGS_START, FINDINGS_END = "<!-- findings:start -->", "<!-- findings:end -->
 
 
 def findings_tables(nb) -> list[str]:
-    """The "What we found" tables an executed notebook displayed (markdown, as computed)."""
+    """The "What we found" tables an executed notebook displayed, and its list of facts
+    checked by construction (markdown, as computed)."""
     tables = ["".join(out["data"]["text/markdown"])
               for cell in nb.cells if cell.cell_type == "code"
               for out in cell.get("outputs", []) if "text/markdown" in out.get("data", {})]
-    return [t for t in tables if t.startswith(findings.HEADER)]
+    return [t for t in tables if t.startswith((findings.HEADER, findings.FACTS))]
 
 
 def findings_section(folder: Path) -> str:

@@ -173,6 +173,18 @@ def test_same_accuracy_and_facts():
     assert "holds" in findings.construction_report([ratio])
 
 
+def test_show_displays_the_table_the_rule_and_the_facts(monkeypatch):
+    shown = []
+    monkeypatch.setattr(findings, "display", lambda md: shown.append(md.data))
+    fact = findings.Fact("a fact", "checked", True)
+    findings.show([findings.Finding("c", "p", "o", REPRODUCED)], facts=[fact])
+    assert shown[0].startswith(findings.HEADER) and shown[1] == findings.how_we_decide()
+    assert shown[2].startswith(findings.FACTS) and "- holds: a fact (checked)" in shown[2]
+    shown.clear()
+    findings.show([], facts=[fact])  # facts only: no empty table, no rule
+    assert len(shown) == 1 and shown[0].startswith(findings.FACTS)
+
+
 def test_report_and_rule_text():
     f = findings.Finding("a | b", "rises", "1 | 2", REPRODUCED, "why | not")
     table = findings.report([f])

@@ -191,22 +191,24 @@ def test_readme_table_is_regenerated_from_run_records(tmp_path):
 def test_readme_findings_are_the_executed_notebooks_tables(tmp_path):
     import nbformat
 
-    from recur.findings import Finding, report
+    from recur.findings import FACTS, Fact, Finding, construction_report, report
     from recur.reproduce import update_readme
 
     table = report([Finding("claim", "paper", "ours", "reproduced")])
+    facts = f"{FACTS} (…)\n\n" + construction_report([Fact("a fact", "checked", True)])
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("display(...)", outputs=[
         nbformat.v4.new_output("display_data", data={"text/markdown": table}),
-        nbformat.v4.new_output("display_data", data={"text/markdown": "| other | table |"})])])
+        nbformat.v4.new_output("display_data", data={"text/markdown": "| other | table |"}),
+        nbformat.v4.new_output("display_data", data={"text/markdown": facts})])])
     (tmp_path / "results" / "runs").mkdir(parents=True)
     nbformat.write(nb, tmp_path / "results" / "02_x.ipynb")
     readme = tmp_path / "README.md"
     readme.write_text("<!-- results:start -->\n<!-- results:end -->\n"
-                      "<!-- findings:start -->\nold\n<!-- findings:end -->\n")
+                      "<!-- findings:start -->\nstale findings\n<!-- findings:end -->\n")
     update_readme("quick", tmp_path / "results", readme)
     text = readme.read_text()
-    assert "**02_x**" in text and table in text
-    assert "| other | table |" not in text and "old" not in text
+    assert "**02_x**" in text and table in text and facts in text
+    assert "| other | table |" not in text and "stale findings" not in text
 
 
 def test_comparison_never_averages_runs_of_different_settings():
