@@ -81,27 +81,28 @@ def features(*, reuse: dict, probes: pd.DataFrame, n_test: int, seed: int, cka: 
     the two forms agree per module (margin ``probes``; one seed each), same-depth nets are
     the most similar by CKA (over the seed pairings in ``cka``: pairing -> {"rec8": ...,
     "ff4": ...}), and a filter's preferred input changes with depth in both forms: per
-    form, the |correlation| of one filter's images from two starts of the optimisation
-    (``start_similarity``: form -> values, the optimisation's own noise) above that of its
-    images at consecutive depths (``depth_similarity``), Welch's interval, values taken as
-    independent."""
+    filter, the mean |correlation| of its images from two starts of the optimisation (the
+    optimisation's own noise; ``start_similarity``: form -> filter -> values) above that of
+    its images at consecutive depths (``depth_similarity``, same keys), paired by filter:
+    a filter's pictures are not independent of each other, the filters are."""
     trained, untrained = reuse["trained"]["mean_ratio"], reuse["untrained"]["mean_ratio"]
     pooled = probes[probes.features == "pooled"].rename(columns={"module": "depth"})
     cka_gap = findings.gap(pd.Series({p: v["rec8"] for p, v in cka.items()}),
                            pd.Series({p: v["ff4"] for p, v in cka.items()}))
-    changes = {form: findings.gap(_values(start_similarity[form], "start"),
-                                  _values(depth_similarity[form], "depth"))
+    changes = {form: findings.gap(_per_filter(start_similarity[form]),
+                                  _per_filter(depth_similarity[form]))
                for form in depth_similarity}
-    verdict, why = findings.combine({f: findings.direction(g) for f, g in changes.items()})
+    verdicts = {form: findings.direction(g) for form, g in changes.items()}
+    verdict, why = findings.combine(verdicts)
     return [
         Finding("recurrent nets reuse their filters across iterations (Fig. 6)",
                 "most ratios well above 0; an untrained net as control (Fig. 9)",
                 f"mean ratio {trained:.2f} trained against {untrained:.2f} untrained",
                 findings.INCONCLUSIVE,
                 "one trained and one untrained net: no spread to judge the difference by"),
-        findings.forms_agree(pooled.assign(seed=seed), "pooled linear probes, per module "
-                             "(Tables 3, 6)", margin=paper.MARGINS["probes"][0],
-                             shared_test=n_test),
+        findings.forms_agree(pooled.assign(seed=seed), "pooled linear probes (Tables 3, 6)",
+                             margin=paper.MARGINS["probes"][0], shared_test=n_test,
+                             where="module"),
         Finding("same-depth nets are the most similar by CKA (5.1)",
                 f"{paper.CKA['same depth, recurrent']} (recurrent 8) > "
                 f"{paper.CKA['4-layer feed-forward']} (feed-forward 4)",
@@ -110,13 +111,13 @@ def features(*, reuse: dict, probes: pd.DataFrame, n_test: int, seed: int, cka: 
                 "two seed pairings; CKA near 1 everywhere on the digits is weak evidence"),
         Finding("a filter's preferred input changes with iteration (recurrent) as with depth "
                 "(feed-forward) (Figs. 7-8)", "pictures change with depth",
-                "|correlation| between two starts minus between consecutive depths: "
-                + "; ".join(f"{form} {g.text()}" for form, g in changes.items()), verdict,
-                "; ".join(x for x in (why, "the images' pixels are not independent: a rough "
-                                            "interval") if x))]
+                "per filter, mean |correlation| between two starts minus between consecutive "
+                "depths: " + "; ".join(f"{form} {g.text()} filters"
+                                       for form, g in changes.items()),
+                verdict, why + ("; more filters would decide it" if verdict ==
+                                findings.INCONCLUSIVE else ""))]
 
 
-def _values(values, name: str) -> pd.Series:
-    """Similarities as a Series indexed apart from any other (so ``gap`` does not pair)."""
-    return pd.Series(list(values), index=[f"{name} {i}" for i in range(len(values))],
-                     dtype=float).dropna()
+def _per_filter(values: dict) -> pd.Series:
+    """Each filter's mean similarity (silent images, NaN, left out), indexed by filter."""
+    return pd.Series({f: pd.Series(v, dtype=float).mean() for f, v in values.items()}).dropna()

@@ -228,14 +228,17 @@ def _decide_each(gaps: dict, margin: float | None, sign: int = 1) -> tuple[str, 
 
 def forms_agree(runs: pd.DataFrame, label: str, *, margin: float,
                 shared_test: int | None = None, pooled: tuple | None = None,
-                value: str = "test_acc") -> Finding:
+                value: str = "test_acc", where: str = "depth") -> Finding:
     """The central claim: at every effective depth the two forms reach the same accuracy,
     within ``margin`` points.  Depths where the recurrent net has one module are left out
-    (there the two forms are one net)."""
-    claim = f"{label}: recurrent ≈ feed-forward at equal effective depth (±{margin:g} pt)"
+    (there the two forms are one net).  ``where`` names the ``depth`` column's groups in
+    the text (e.g. "module" for probes after each module)."""
+    claim = (f"{label}: recurrent ≈ feed-forward at equal effective depth (±{margin:g} pt)"
+             if where == "depth" else f"{label}: recurrent ≈ feed-forward at every {where} "
+                                      f"(±{margin:g} pt)")
     one = runs.recurrent.astype(bool) & (runs.get("iterations") == 1)
     same_net = sorted(set(runs.loc[one, "depth"]))
-    gaps = {f"depth {d}": gap(_per_seed(g, True, value), _per_seed(g, False, value),
+    gaps = {f"{where} {d}": gap(_per_seed(g, True, value), _per_seed(g, False, value),
                               shared_test=shared_test, pooled=pooled)
             for d, g in runs[~runs.depth.isin(same_net)].groupby("depth")
             if g.recurrent.astype(bool).nunique() == 2}

@@ -58,22 +58,24 @@ def test_feature_claims():
                           columns=["recurrent", "features", "module", "test_acc"])
     reuse = {"trained": {"mean_ratio": 0.6}, "untrained": {"mean_ratio": 0.2}}
     cka = {"same seed": {"rec8": 0.99, "ff4": 0.97}, "other seed": {"rec8": 0.98, "ff4": 0.95}}
-    depth = {"recurrent": [0.2, 0.3, 0.25, 0.35], "feed-forward": [0.3, 0.2, 0.4, 0.3]}
-    starts = {"recurrent": [0.9, 0.85, 0.95, 0.9, 0.88], "feed-forward": [0.3, 0.25, 0.35, 0.3]}
+    depth = {"recurrent": {3: [0.2, 0.3], 5: [0.25, 0.35], 7: [0.2, 0.2]},
+             "feed-forward": {1: [0.3, 0.2], 2: [0.4, 0.3], 4: [0.3, 0.35]}}
+    starts = {"recurrent": {3: [0.9, 0.85], 5: [0.95, 0.9], 7: [0.88, 0.9]},
+              "feed-forward": {1: [0.3, 0.25], 2: [0.35, 0.3], 4: [0.2, 0.4]}}
     found = claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka=cka,
                             depth_similarity=depth, start_similarity=starts)
     assert [f.verdict for f in found] == [INCONCLUSIVE, INCONCLUSIVE, INCONCLUSIVE,
                                           INCONCLUSIVE]  # the feed-forward starts differ too
-    assert "inconclusive at feed-forward" in found[3].why
-    starts["feed-forward"] = [0.8, 0.9, 0.85, 0.95, float("nan")]  # a silent image: dropped
+    assert "inconclusive at feed-forward" in found[3].why and "every module" in found[1].claim
+    assert "module 1: gap" in found[1].ours
+    starts["feed-forward"] = {1: [0.8, 0.9], 2: [0.85, 0.95], 4: [0.9, float("nan")]}
     again = claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka=cka,
                             depth_similarity=depth, start_similarity=starts)[3]
-    g = findings.gap(pd.Series([0.8, 0.9, 0.85, 0.95]), pd.Series(depth["feed-forward"],
-                                                                   index=[9, 8, 7, 6]))
-    assert again.verdict == REPRODUCED and g.text() in again.ours
-    assert "one seed" in found[1].why  # one seed per form: no spread
-    gap = findings.gap(pd.Series([0.99, 0.98]), pd.Series([0.97, 0.95]))
-    assert gap.text() in found[2].ours
+    per_filter = pd.Series({1: 0.85, 2: 0.9, 4: 0.9}) - pd.Series({1: 0.25, 2: 0.35, 4: 0.325})
+    g = findings.gap(pd.Series({1: 0.85, 2: 0.9, 4: 0.9}), pd.Series({1: 0.25, 2: 0.35, 4: 0.325}))
+    assert g.n == 3 and g.estimate == pytest.approx(per_filter.mean())  # paired by filter
+    assert again.verdict == REPRODUCED
+    assert f"[{g.low:+.2f}, {g.high:+.2f}], n=3 filters" in again.ours
 
 
 def test_table1_beside_the_paper():
