@@ -10,6 +10,7 @@ import pandas as pd
 
 from recur import findings, paper
 from recur.findings import Finding
+from recur.forms import FORMS
 
 FORMS_MARGIN = paper.MARGINS["forms"][0]
 
@@ -76,22 +77,23 @@ def batchnorm(runs: pd.DataFrame, *, n_test: int, per_iteration: float, one_for_
 
 
 def features(*, reuse: dict, probes: pd.DataFrame, n_test: int, seed: int, cka: dict,
-             depth_similarity: dict, start_similarity: dict) -> list:
+             pictures: dict) -> list:
     """Notebook 05: filter reuse (one trained, one untrained net: no interval), probes of
     the two forms agree per module (margin ``probes``; one seed each), same-depth nets are
     the most similar by CKA (over the seed pairings in ``cka``: pairing -> {"rec8": ...,
     "ff4": ...}), and a filter's preferred input changes with depth in both forms: per
     filter, the mean |correlation| of its images from two starts of the optimisation (the
-    optimisation's own noise; ``start_similarity``: form -> filter -> values) above that of
-    its images at consecutive depths (``depth_similarity``, same keys), paired by filter:
-    a filter's pictures are not independent of each other, the filters are."""
+    optimisation's own noise) above that of its images at consecutive depths, paired by
+    filter (a filter's pictures are not independent of each other, the filters are).
+    ``pictures``: (recurrent, filter) -> :func:`recur.feature_study.filter_pictures`."""
     trained, untrained = reuse["trained"]["mean_ratio"], reuse["untrained"]["mean_ratio"]
     pooled = probes[probes.features == "pooled"].rename(columns={"module": "depth"})
     cka_gap = findings.gap(pd.Series({p: v["rec8"] for p, v in cka.items()}),
                            pd.Series({p: v["ff4"] for p, v in cka.items()}))
-    changes = {form: findings.gap(_per_filter(start_similarity[form]),
-                                  _per_filter(depth_similarity[form]))
-               for form in depth_similarity}
+    changes = {FORMS[rec]: findings.gap(
+        _per_filter({f: p["starts"] for (r, f), p in pictures.items() if r == rec}),
+        _per_filter({f: p["depths"] for (r, f), p in pictures.items() if r == rec}))
+        for rec in sorted({r for r, _ in pictures})}
     verdicts = {form: findings.direction(g) for form, g in changes.items()}
     verdict, why = findings.combine(verdicts)
     return [

@@ -6,6 +6,7 @@ module puts them side by side the way the paper reports them.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -49,3 +50,40 @@ def cka_table(pairings: dict, x: torch.Tensor, reference: str = "ff8") -> pd.Dat
             table[(pairing, where)] = {k: analysis.linear_cka(feats[reference], f, debiased=True)
                                        for k, f in feats.items() if k != reference}
     return pd.DataFrame(table)
+
+
+def selective_filters(net, x: torch.Tensor, k: int = 2) -> list[int]:
+    """The ``k`` filters after the last module whose mean response varies most across the
+    images ``x`` (a filter that answers every image alike gives a featureless picture)."""
+    last = analysis.module_features(net, x)[-1].clamp_min(0).mean((2, 3))  # (N, C)
+    return last.std(0).argsort(descending=True)[:k].tolist()
+
+
+def similarity(a, b) -> float:
+    """|Pearson correlation| of two images' pixels; NaN where one is constant (silent)."""
+    a, b = np.ravel(np.asarray(a, float)), np.ravel(np.asarray(b, float))
+    return float(abs(np.corrcoef(a, b)[0, 1])) if a.std() and b.std() else float("nan")
+
+
+def filter_pictures(net, filt: int, x: torch.Tensor, *, layers: int, steps: int, seed: int,
+                    lr: float = 0.1) -> dict:
+    """Filter ``filt``'s preferred input after each layer (module or iteration) 1 to
+    ``layers`` (:func:`recur.analysis.visualise_filter`, the paper's A.6 regularisers
+    growing with depth), optimised from two starts (``seed`` and ``seed + 1``) as a control
+    for the optimisation's own noise.  Returns ``images`` (first start, ready to show),
+    ``silent`` (dead filter there), ``gain`` (activation over that of random images in the
+    range of ``x``), ``starts`` (similarity of the two starts' images per layer) and
+    ``depths`` (similarity of consecutive layers' images, first start)."""
+    noise = x.min() + (x.max() - x.min()) * torch.rand(
+        (64, *x.shape[1:]), generator=torch.Generator().manual_seed(seed))
+    first, second = ([analysis.visualise_filter(net, k, filt, reference=x, lr=lr, steps=steps,
+                                                seed=s, **analysis.regulariser_weights(k, layers))
+                      for k in range(1, layers + 1)] for s in (seed, seed + 1))
+    on_noise = [analysis.activation_norm(net, noise, k, filt).mean() for k in range(1, layers + 1)]
+    raw = [r.images[0] for r in first]
+    return {"images": [analysis.to_display(img) for img in raw],
+            "silent": [bool(r.silent[0]) for r in first],
+            "gain": [float(r.activation.mean() / n.clamp_min(1e-12))
+                     for r, n in zip(first, on_noise)],
+            "starts": [similarity(a, b.images[0]) for a, b in zip(raw, second)],
+            "depths": [similarity(a, b) for a, b in zip(raw, raw[1:])]}

@@ -58,24 +58,45 @@ def test_feature_claims():
                           columns=["recurrent", "features", "module", "test_acc"])
     reuse = {"trained": {"mean_ratio": 0.6}, "untrained": {"mean_ratio": 0.2}}
     cka = {"same seed": {"rec8": 0.99, "ff4": 0.97}, "other seed": {"rec8": 0.98, "ff4": 0.95}}
-    depth = {"recurrent": {3: [0.2, 0.3], 5: [0.25, 0.35], 7: [0.2, 0.2]},
-             "feed-forward": {1: [0.3, 0.2], 2: [0.4, 0.3], 4: [0.3, 0.35]}}
-    starts = {"recurrent": {3: [0.9, 0.85], 5: [0.95, 0.9], 7: [0.88, 0.9]},
-              "feed-forward": {1: [0.3, 0.25], 2: [0.35, 0.3], 4: [0.2, 0.4]}}
+    depth = {True: {3: [0.2, 0.3], 5: [0.25, 0.35], 7: [0.2, 0.2]},
+             False: {1: [0.3, 0.2], 2: [0.4, 0.3], 4: [0.3, 0.35]}}
+    starts = {True: {3: [0.9, 0.85], 5: [0.95, 0.9], 7: [0.88, 0.9]},
+              False: {1: [0.3, 0.25], 2: [0.35, 0.3], 4: [0.2, 0.4]}}
+
+    def pictures():
+        return {(r, f): {"depths": depth[r][f], "starts": starts[r][f]}
+                for r in (False, True) for f in depth[r]}
+
     found = claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka=cka,
-                            depth_similarity=depth, start_similarity=starts)
+                            pictures=pictures())
     assert [f.verdict for f in found] == [INCONCLUSIVE, INCONCLUSIVE, INCONCLUSIVE,
                                           INCONCLUSIVE]  # the feed-forward starts differ too
     assert "inconclusive at feed-forward" in found[3].why and "every module" in found[1].claim
     assert "module 1: gap" in found[1].ours
-    starts["feed-forward"] = {1: [0.8, 0.9], 2: [0.85, 0.95], 4: [0.9, float("nan")]}
+    starts[False] = {1: [0.8, 0.9], 2: [0.85, 0.95], 4: [0.9, float("nan")]}
     again = claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka=cka,
-                            depth_similarity=depth, start_similarity=starts)[3]
+                            pictures=pictures())[3]
     per_filter = pd.Series({1: 0.85, 2: 0.9, 4: 0.9}) - pd.Series({1: 0.25, 2: 0.35, 4: 0.325})
     g = findings.gap(pd.Series({1: 0.85, 2: 0.9, 4: 0.9}), pd.Series({1: 0.25, 2: 0.35, 4: 0.325}))
     assert g.n == 3 and g.estimate == pytest.approx(per_filter.mean())  # paired by filter
     assert again.verdict == REPRODUCED
     assert f"[{g.low:+.2f}, {g.high:+.2f}], n=3 filters" in again.ours
+
+
+def test_filter_pictures_from_two_starts():
+    torch.manual_seed(0)
+    net = build_model("convnet", recurrent=True, depth=5, dataset="digits", width=4).eval()
+    x = torch.randn(20, 1, 32, 32)
+    filters = feature_study.selective_filters(net, x, k=2)
+    assert len(filters) == 2 and len(set(filters)) == 2
+    p = feature_study.filter_pictures(net, filters[0], x, layers=2, steps=3, seed=0)
+    assert len(p["images"]) == len(p["silent"]) == len(p["gain"]) == len(p["starts"]) == 2
+    assert len(p["depths"]) == 1
+    same = feature_study.filter_pictures(net, filters[0], x, layers=2, steps=3, seed=0)
+    assert same["starts"] == p["starts"]  # deterministic for a seed
+    a, b = np.arange(16.0), np.arange(16.0)[::-1] * 3 + 1
+    assert feature_study.similarity(a, b) == pytest.approx(1.0)
+    assert np.isnan(feature_study.similarity(a, np.zeros(16)))  # a silent, constant image
 
 
 def test_table1_beside_the_paper():

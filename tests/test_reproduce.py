@@ -274,7 +274,7 @@ def test_naming_a_depth_in_notebook_03_trains_that_depth_only(tmp_path, params, 
     text = "".join(o.get("text", "") for c in nbformat.read(tmp_path / "out.ipynb", 4).cells
                    if c.cell_type == "code" for o in c.outputs)
     assert runs in text and f"studies run: {studies}" in text
-    assert ("studies (sections 6 and 7) are skipped" in text) != studies
+    assert ("studies (sections 6, 7) skipped: -p studies yes" in text) != studies
 
 
 def test_provenance_is_dirty_for_changed_code_not_for_rewritten_results(tmp_path):
