@@ -6,6 +6,8 @@ with tests, never a notebook's own logic.  Margins come from :data:`recur.paper.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from recur import findings, paper
@@ -32,9 +34,13 @@ def mazes(runs: pd.DataFrame, *, maze_size: str, span: int, by_size: pd.DataFram
     sizes and dilated, dilated filters solve more."""
     pooled = findings.gap_spread(runs)
     found = [findings.rises_with_depth(runs, f"{maze_size} mazes"),
-             findings.forms_agree(runs, f"{maze_size} mazes", margin=FORMS_MARGIN),
-             findings.rises_with_depth(runs[runs.depth >= span], "past the depth whose field "
-                                                                 f"spans the maze ({span}; 4.3)")]
+             findings.forms_agree(runs, f"{maze_size} mazes", margin=FORMS_MARGIN)]
+    past = findings.rises_with_depth(runs[runs.depth >= span], "past the depth whose field "
+                                                               f"spans the maze ({span}; 4.3)")
+    if span <= runs.depth.min():  # every depth trained: the same comparison as the first row
+        past = dataclasses.replace(past, why="every depth here is past it: the same runs as "
+                                             "the first row, not a second result")
+    found.append(past)
     sizes = set(by_size.maze_size) if by_size is not None and len(by_size) else set()
     if {"small", "large"} <= sizes:
         found.append(findings.higher(
@@ -45,11 +51,15 @@ def mazes(runs: pd.DataFrame, *, maze_size: str, span: int, by_size: pd.DataFram
                                    margin=FORMS_MARGIN, pooled=pooled)
               for s in sorted(sizes - {maze_size})]
     if dilated is not None and len(dilated) and plain is not None and len(plain):
+        agree = findings.forms_agree(dilated, "dilated, small mazes, one seed",
+                                     margin=FORMS_MARGIN, pooled=pooled)
+        undilated = findings.forms_agree(plain, "", margin=FORMS_MARGIN, pooled=pooled)
         found += [findings.higher(dilated, plain, "dilated filters solve more mazes (Table 2)",
                                   paper="better at every depth (Table 2 vs Fig. 5)",
                                   names=("dilated", "undilated"), pooled=pooled),
-                  findings.forms_agree(dilated, "dilated, small mazes, one seed",
-                                       margin=FORMS_MARGIN, pooled=pooled)]
+                  dataclasses.replace(agree, why="; ".join(x for x in (
+                      agree.why, f"the same seed undilated: {undilated.ours} "
+                                 f"({undilated.verdict})") if x))]
     return found
 
 
@@ -102,7 +112,7 @@ def features(*, reuse: dict, probes: pd.DataFrame, n_test: int, seed: int, cka: 
                 f"mean ratio {trained:.2f} trained against {untrained:.2f} untrained",
                 findings.INCONCLUSIVE,
                 "one trained and one untrained net: no spread to judge the difference by"),
-        findings.forms_agree(pooled.assign(seed=seed), "pooled linear probes (Tables 3, 6)",
+        findings.forms_agree(pooled.assign(seed=seed), "pooled linear probes (Table 6)",
                              margin=paper.MARGINS["probes"][0], shared_test=n_test,
                              where="module"),
         Finding("same-depth nets are the most similar by CKA (5.1)",

@@ -106,8 +106,9 @@ def gap(a: pd.Series, b: pd.Series, *, shared_test: int | None = None,
     """``mean(a) - mean(b)``, where ``a`` and ``b`` are per-seed values indexed by seed.
 
     Same seeds on both sides: paired.  Otherwise Welch.  ``shared_test``: the size of the
-    one test set every seed was scored on (its binomial error is added once).  ``pooled``:
-    ``(sd, df)`` of one seed's gap, used instead of this gap's own spread (one seed)."""
+    one test set every seed was scored on (its binomial error is added once, as a known
+    variance: the degrees of freedom are Satterthwaite's).  ``pooled``: ``(sd, df)`` of one
+    seed's gap, used instead of this gap's own spread (one seed)."""
     a, b = a.astype(float), b.astype(float)
     shared = (binomial_var(a.mean(), shared_test) + binomial_var(b.mean(), shared_test)
               if shared_test else 0.0)
@@ -117,21 +118,35 @@ def gap(a: pd.Series, b: pd.Series, *, shared_test: int | None = None,
         n = len(d)
         sd, df = (pooled if pooled is not None else
                   (float(d.std(ddof=1)) if n > 1 else math.nan, n - 1))
-        se = math.sqrt(sd ** 2 / n + shared) if math.isfinite(sd) else math.inf
-        return Gap(float(d.mean()), se, df, n, sd, shared)
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+        if not math.isfinite(sd):
+            return Gap(float(d.mean()), math.inf, 0, n, sd, shared)
+        parts = [(sd ** 2 / n, df), (shared, math.inf)]
+        return Gap(float(d.mean()), math.sqrt(sd ** 2 / n + shared), _satterthwaite(parts), n,
+                   sd, shared)
     if len(a) < 2 or len(b) < 2:
         return Gap(float(a.mean() - b.mean()), math.inf, 0, min(len(a), len(b)), math.nan, shared)
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb else 1e9
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    parts = [(va, len(a) - 1), (vb, len(b) - 1), (shared, math.inf)]
     sd = math.sqrt((a.var(ddof=1) + b.var(ddof=1)))  # one seed of each side
-    return Gap(float(a.mean() - b.mean()), math.sqrt(va + vb + shared), df,
+    return Gap(float(a.mean() - b.mean()), math.sqrt(va + vb + shared), _satterthwaite(parts),
                min(len(a), len(b)), sd, shared)
+
+
+def _satterthwaite(parts) -> float:
+    """Degrees of freedom of a sum of variance estimates ``(variance, df)`` (Welch-
+    Satterthwaite); a known variance (df = inf) adds to the sum but not to its noise."""
+    total = sum(v for v, _ in parts)
+    noise = sum(v ** 2 / df for v, df in parts if v and math.isfinite(df) and df > 0)
+    return total ** 2 / noise if noise else math.inf
 
 
 def gap_spread(runs: pd.DataFrame, by: str = "depth", value: str = "test_acc") -> tuple:
     """The spread of one seed's recurrent-minus-feed-forward gap, pooled over the groups
-    ``by`` with two or more seeds: ``(sd, degrees of freedom)``; ``(nan, 0)`` if none."""
+    ``by`` with two or more seeds (not those where the recurrent net has one module: there
+    the two forms are one net): ``(sd, degrees of freedom)``; ``(nan, 0)`` if none."""
     ss, df = 0.0, 0
+    one = runs.recurrent.astype(bool) & (runs.get("iterations") == 1)
+    runs = runs[~runs[by].isin(set(runs.loc[one, by]))]  # one module: the same net, gap 0
     for _, g in runs.groupby(by):
         d = _per_seed(g, True, value) - _per_seed(g, False, value)
         d = d.dropna()
@@ -170,12 +185,17 @@ def seeds_to_decide(g: Gap, margin: float | None = None) -> int | None:
     if not math.isfinite(g.sd):
         return None
     for n in range(2, MAX_SEEDS + 1):
-        trial = Gap(g.estimate, math.sqrt(g.sd ** 2 / n + g.shared_var), n - 1, n, g.sd,
-                    g.shared_var)
-        decided = (equivalence(trial, margin) if margin is not None else direction(trial))
-        if decided != INCONCLUSIVE:
+        if _verdict_with(g, n, margin) != INCONCLUSIVE:
             return n
     return None
+
+
+def _verdict_with(g: Gap, n: int, margin: float | None) -> str:
+    """The verdict ``n`` seeds would give at the observed gap and per-seed spread."""
+    trial = Gap(g.estimate, math.sqrt(g.sd ** 2 / n + g.shared_var),
+                _satterthwaite([(g.sd ** 2 / n, n - 1), (g.shared_var, math.inf)]), n, g.sd,
+                g.shared_var)
+    return equivalence(trial, margin) if margin is not None else direction(trial)
 
 
 def _undecided(gaps: dict, margin: float | None) -> str:
@@ -188,7 +208,8 @@ def _undecided(gaps: dict, margin: float | None) -> str:
     if some:
         have = sorted({g.n for g in gaps.values()})
         parts.append("seeds that would decide it at the observed gap and spread: "
-                     + ", ".join(f"{k}: {n}" for k, n in some.items())
+                     + ", ".join(f"{k}: {n} ({_verdict_with(gaps[k], n, margin)})"
+                                 for k, n in some.items())
                      + f" (here {', '.join(map(str, have))})")
     never = [k for k, n in need.items() if n is None]
     if never:
@@ -262,15 +283,24 @@ def same_shape(runs: pd.DataFrame, label: str, *, margin: float,
         step = {rec: _per_seed(runs[runs.depth == hi], rec, value)
                 - _per_seed(runs[runs.depth == lo], rec, value) for rec in (False, True)}
         g = gap(step[True].dropna(), step[False].dropna())
-        if shared_test:  # four accuracies on one test set
-            accs = [_per_seed(runs[runs.depth == d], r, value).mean()
-                    for d in (lo, hi) for r in (False, True)]
-            extra = sum(binomial_var(a, shared_test) for a in accs)
-            g = Gap(g.estimate, math.sqrt(g.se ** 2 + extra), g.df, g.n, g.sd, extra)
+        if shared_test:  # the accuracies on one test set; one net in both forms cancels
+            extra = sum(binomial_var(_per_seed(runs[runs.depth == d], r, value).mean(),
+                                     shared_test)
+                        for d in (lo, hi) if not _one_net(runs[runs.depth == d], value)
+                        for r in (False, True))
+            se2 = g.se ** 2 + extra
+            df = _satterthwaite([(g.se ** 2, g.df), (extra, math.inf)])
+            g = Gap(g.estimate, math.sqrt(se2), df, g.n, g.sd, extra)
         gaps[f"depth {lo} → {hi}"] = g
     ours = "; ".join(f"{k}: {g.text()}" for k, g in gaps.items())
     verdict, why = _decide_each(gaps, margin)
     return Finding(claim, "same shape of curve", ours, verdict, why)
+
+
+def _one_net(runs: pd.DataFrame, value: str) -> bool:
+    """Are the two forms' runs here one net (equal scores, seed by seed: one module)?"""
+    rec, ff = _per_seed(runs, True, value), _per_seed(runs, False, value)
+    return len(rec) > 0 and rec.index.equals(ff.index) and bool((rec == ff).all())
 
 
 def rises_with_depth(runs: pd.DataFrame, label: str, *, shared_test: int | None = None,

@@ -32,6 +32,13 @@ def test_maze_claims_follow_the_studies_that_ran():
     harder = with_sizes[3]
     assert harder.claim.startswith("larger mazes are harder") and harder.verdict == REPRODUCED
     assert with_sizes[4].claim.startswith("large mazes, one seed")  # the other size
+    assert alone[2].why == ""  # depth 8 is short of the span (10): a second comparison
+    plain = pd.DataFrame([dict(seed=0, depth=12, recurrent=r, test_acc=a)
+                          for r, a in ((False, 66.0), (True, 54.5))])
+    dil = plain.assign(test_acc=[70.0, 58.5])
+    rows = claims.mazes(main, maze_size="small", span=4, plain=plain, dilated=dil)
+    assert "the same runs as the first row" in rows[2].why
+    assert "the same seed undilated: depth 12: gap -11.50" in rows[-1].why
 
 
 def test_classification_claims_per_family_on_the_committed_runs():

@@ -65,6 +65,18 @@ def test_a_shared_test_sets_error_is_added_once():
     assert g.shared_var == pytest.approx(var)
 
 
+def test_a_known_test_set_variance_gets_satterthwaites_degrees_of_freedom():
+    g = findings.gap(A, B, shared_test=360)
+    seeds = (A - B).var(ddof=1) / 5
+    expected = (seeds + g.shared_var) ** 2 / (seeds ** 2 / 4)  # the known part adds no noise
+    assert g.df == pytest.approx(expected) and g.df > 4
+    t = stats.t.ppf(0.95, expected)
+    assert g.half_width == pytest.approx(t * math.sqrt(seeds + g.shared_var))
+    alone = findings.gap(A, A, shared_test=360)  # no spread between seeds: a known variance
+    assert alone.df == math.inf and alone.half_width == pytest.approx(
+        stats.norm.ppf(0.95) * math.sqrt(alone.shared_var))
+
+
 def test_one_seed_borrows_a_pooled_spread_with_its_degrees_of_freedom():
     runs = _runs([(r, d, s, 80 + d + r * (s % 2) * 2) for d in (8, 12) for r in (False, True)
                   for s in range(3)])
@@ -77,6 +89,8 @@ def test_one_seed_borrows_a_pooled_spread_with_its_degrees_of_freedom():
     assert (one.low, one.high) == pytest.approx((1 - t * sd, 1 + t * sd))
     alone = findings.gap(pd.Series([91.0], index=[0]), pd.Series([90.0], index=[0]))
     assert alone.half_width == math.inf and findings.equivalence(alone, 1.0) == INCONCLUSIVE
+    runs["iterations"] = [(d - 4) // 4 if r else None for r, d in zip(runs.recurrent, runs.depth)]
+    assert findings.gap_spread(runs)[1] == 2  # depth 8 (one module, one net) left out
 
 
 def test_seeds_to_decide_is_the_fewest_that_decide():
@@ -102,6 +116,10 @@ def test_combining_depths():
                   for s in range(2)])
     f = findings.forms_agree(flat, "mazes", margin=1.0)
     assert f.verdict == INCONCLUSIVE and "depth 12: " in f.why and "(here 2)" in f.why
+    at12 = flat[flat.depth == 12].set_index("seed")
+    n = findings.seeds_to_decide(findings.gap(at12[at12.recurrent].test_acc,
+                                              at12[~at12.recurrent].test_acc), 1.0)
+    assert f"depth 12: {n} (not reproduced)" in f.why  # which way more seeds would decide
     assert findings.combine({8: INCONCLUSIVE, 12: NOT_REPRODUCED})[0] == NOT_REPRODUCED
     assert findings.combine({})[0] == NOT_HERE
 
