@@ -1,10 +1,14 @@
 """recur: runnable companion to *The Uncanny Similarity of Recurrence and Depth*.
 
 Modules, one concern each:
-  recur.mazes        maze generation, rendering, checking, cached splits, placement, batches (4.1)
-  recur.data         image datasets from their on-disk formats, the offline digits, batch sources
+  recur.mazes        maze generation and rendering, cached splits (numpy only; 4.1)
+  recur.maze_checks  every maze a tree, every label the unique path; path lengths, duplicates
+  recur.datasets     the datasets' facts (INFO) and readers of their on-disk formats (no torch)
+  recur.data         the batch sources a run reads: images and mazes, on the device
   recur.models       every family, feed-forward and recurrent from one definition; unroll (2–4)
   recur.config       TrainConfig: one frozen, validated dataclass per run
+  recur.checks       argument validation at the library's boundaries, in one vocabulary
+  recur.forms        the one spelling of the two forms (FORMS), and the tags in run names
   recur.profiles     the quick and paper settings as tables (SPEC 4); make_config
   recur.losses       maze and classification losses and scores
   recur.optim        SGD/Adam, warm-up and step schedule, lr / iterations for shared modules
@@ -14,10 +18,12 @@ Modules, one concern each:
   recur.train        the training loop: train(config) -> run record; evaluate; load_trained
   recur.results      run records -> tidy tables, means and standard errors over seeds
   recur.experiments  train a list of configs and get the table (what the notebooks call)
-  recur.findings     claim by claim: the paper, this run, and a verdict at its resolution
+  recur.findings     the decision rule: gaps, intervals, equivalence and direction verdicts
+  recur.claims       the paper's claims, notebook by notebook, decided by recur.findings
   recur.paper        the paper's reported numbers (Tables 1, 2, 3, 6; CKA), one source for
                      the notebooks
   recur.analysis     activation reuse, linear probes, CKA, feature visualisation (5)
+  recur.feature_study  notebook 05's tables: probes beside the paper's, CKA, filter pictures
   recur.plots        the notebooks' figures
   recur.params       validation of a notebook's papermill parameters, ready-made specs
   recur.sweep        grids of runs as a SLURM or local job array (submitit)
