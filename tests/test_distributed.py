@@ -10,6 +10,7 @@ import torch
 import torch.multiprocessing as mp
 
 from recur import train as T
+from recur.checkpoints import load_checkpoint
 from recur.profiles import make_config
 
 
@@ -50,16 +51,16 @@ def test_two_gloo_processes_equal_one(tmp_path, experiment):
     mp.spawn(_worker, args=(2, _free_port(), str(tmp_path / "ddp"), experiment), nprocs=2,
              join=True)
     single = T.train(config, results_dir=tmp_path / "single", progress="none")
-    a = T.load_checkpoint(tmp_path / "ddp" / "checkpoints" / f"{config.name()}.pt")
-    b = T.load_checkpoint(tmp_path / "single" / "checkpoints" / f"{config.name()}.pt")
+    a = load_checkpoint(tmp_path / "ddp" / "checkpoints" / f"{config.name()}.pt")
+    b = load_checkpoint(tmp_path / "single" / "checkpoints" / f"{config.name()}.pt")
     assert a["epoch"] == b["epoch"] == 2
     for name, tensor in b["model"].items():
         assert tensor.dtype == torch.float64
         torch.testing.assert_close(a["model"][name], tensor, rtol=1e-10, atol=1e-12)
-    assert [h["loss"] for h in a["metrics"]["history"]] == pytest.approx(
-        [h["loss"] for h in b["metrics"]["history"]], rel=1e-9)  # the logged epoch losses too
-    assert ([h["train_acc"] for h in a["metrics"]["history"]]
-            == [h["train_acc"] for h in b["metrics"]["history"]])
+    assert [h["loss"] for h in a["history"]] == pytest.approx(
+        [h["loss"] for h in b["history"]], rel=1e-9)  # the logged epoch losses too
+    assert ([h["train_acc"] for h in a["history"]]
+            == [h["train_acc"] for h in b["history"]])
     assert len(list((tmp_path / "ddp" / "runs").glob("*.json"))) == 1  # rank 0 writes
     returned = [json.loads((tmp_path / "ddp" / f"returned-by-rank{r}.json").read_text())
                 for r in range(2)]
