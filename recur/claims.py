@@ -67,13 +67,18 @@ def batchnorm(runs: pd.DataFrame, *, n_test: int, per_iteration: float, one_for_
               growth: float, iterations: int, seed: int, why: str, reported_gap: float) -> list:
     """Notebook 04: ours ≈ ResNet-18 (margin ``resnet18``); BatchNorm statistics differ by
     iteration (the accuracy one net loses with iteration 1's statistics everywhere, an
-    interval over the test set's sampling only); whether each iteration *needs* its own
-    BatchNorm is not tested (no net trained with one shared BatchNorm)."""
+    interval over the test set's sampling only); each iteration needs its own BatchNorm:
+    ours above the same net *trained* with one shared BatchNorm (runs with
+    ``shared_norm``; paired by seed), not tested when there are none."""
+    shared = (runs["shared_norm"].astype(bool) if "shared_norm" in runs
+              else pd.Series(False, index=runs.index))
+    ours, one_set = runs[(runs.family == "resnet_bn") & ~shared], runs[shared]
     drop = findings.gap(pd.Series([per_iteration]), pd.Series([one_for_all]),
                         shared_test=n_test, pooled=findings.TEST_SET_ONLY)
+    needs = "so each iteration needs its own BatchNorm (3.1)"
     return [
         findings.same_accuracy(
-            runs[runs.family == "resnet_bn"], runs[runs.family == "resnet18"],
+            ours, runs[runs.family == "resnet18"],
             "recurrent BN ResNet ≈ ResNet-18 in accuracy", margin=paper.MARGINS["resnet18"][0],
             paper=f"gap {reported_gap:+.2f} points", names=("ours", "ResNet-18"),
             shared_test=n_test, why=why),
@@ -82,8 +87,11 @@ def batchnorm(runs: pd.DataFrame, *, n_test: int, per_iteration: float, one_for_
                 f"iteration 1's statistics everywhere: {drop.text(' pt')} lost (seed {seed})",
                 findings.direction(drop),
                 "one net: the interval covers the test set's sampling only"),
-        Finding("so each iteration needs its own BatchNorm (3.1)", "needed", "not trained here",
-                findings.NOT_HERE, "needs a net trained with one shared BatchNorm beside it")]
+        findings.higher(ours, one_set, needs, paper="needed",
+                        names=("one BatchNorm per iteration", "one shared, trained so"),
+                        shared_test=n_test) if len(one_set) else
+        Finding(needs, "needed", "not trained here", findings.NOT_HERE,
+                "needs a net trained with one shared BatchNorm beside it")]
 
 
 def features(*, reuse: dict, probes: pd.DataFrame, n_test: int, seed: int, cka: dict,
@@ -91,10 +99,11 @@ def features(*, reuse: dict, probes: pd.DataFrame, n_test: int, seed: int, cka: 
     """Notebook 05: filter reuse (one trained, one untrained net: no interval), probes of
     the two forms agree per module (margin ``probes``; one seed each), same-depth nets are
     the most similar by CKA (over the seed pairings in ``cka``: pairing -> {"rec8": ...,
-    "ff4": ...}), and a filter's preferred input changes with depth in both forms: per
-    filter, the mean |correlation| of its images from two starts of the optimisation (the
-    optimisation's own noise) above that of its images at consecutive depths, paired by
-    filter (a filter's pictures are not independent of each other, the filters are).
+    "ff4": ...}, each pairing one independent pair of trained nets), and a filter's
+    preferred input changes with depth in both forms: per filter, the mean |correlation| of
+    its images from two starts of the optimisation (the optimisation's own noise) above that
+    of its images at consecutive depths, paired by filter (a filter's pictures are not
+    independent of each other, the filters are).
     ``pictures``: (recurrent, filter) -> :func:`recur.feature_study.filter_pictures`."""
     trained, untrained = reuse["trained"]["mean_ratio"], reuse["untrained"]["mean_ratio"]
     pooled = probes[probes.features == "pooled"].rename(columns={"module": "depth"})
@@ -120,7 +129,8 @@ def features(*, reuse: dict, probes: pd.DataFrame, n_test: int, seed: int, cka: 
                 f"{paper.CKA['4-layer feed-forward']} (feed-forward 4)",
                 "last module, CKA(ff8, rec8) − CKA(ff8, ff4) over the seed pairings: "
                 + cka_gap.text(), findings.direction(cka_gap),
-                "two seed pairings; CKA near 1 everywhere on the digits is weak evidence"),
+                f"{len(cka)} seed pairings; CKA near 1 everywhere on the digits is weak "
+                f"evidence"),
         Finding("a filter's preferred input changes with iteration (recurrent) as with depth "
                 "(feed-forward) (Figs. 7-8)", "pictures change with depth",
                 "per filter, mean |correlation| between two starts minus between consecutive "

@@ -12,12 +12,15 @@ import json
 from recur import checks
 from recur.datasets import INFO
 from recur.devices import DEVICES
-from recur.forms import TAGS
+from recur.forms import FORMS, TAGS
 from recur.models.factory import WIDTHS, iterations_for
 
 EXPERIMENTS = ("mazes", "classification")
 OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("auto", "bf16", "fp32", "fp64")
+#: Fields added after runs were first named, with the value every earlier run had: a field
+#: at that value is left out of :meth:`TrainConfig.key`, so earlier records keep their names.
+ADDED_FIELDS = {"shared_norm": False}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +44,7 @@ class TrainConfig:
     batch_size: int
     width: int | None = None  # None: the paper's width for family and dataset
     dilation: int = 1  # maze solvers only
+    shared_norm: bool = False  # recurrent resnet_bn only: one BatchNorm set for every iteration
     # data
     maze_size: str | int = "small"  # mazes: size name or cells
     maze_scale: int = 2  # pixels per grid square
@@ -91,9 +95,14 @@ class TrainConfig:
                 object.__setattr__(self, name, int(value))
         if isinstance(self.maze_size, bool):
             bad("maze_size", "small, medium, large or a number of cells")
-        for name in ("recurrent", "recurrent_lr_scale", "channels_last", "compile"):
+        for name in ("recurrent", "shared_norm", "recurrent_lr_scale", "channels_last",
+                     "compile"):
             if not isinstance(getattr(self, name), bool):
                 bad(name, "True or False")
+        if self.shared_norm and not (self.family == "resnet_bn" and self.recurrent):
+            raise ValueError(f"shared_norm=True is for the recurrent resnet_bn (one BatchNorm "
+                             f"set for every iteration), not a {FORMS[self.recurrent]} "
+                             f"{self.family}")
         if not (self.lr > 0 and self.weight_decay >= 0 and self.warmup_epochs >= 0 and
                 0 < self.gamma <= 1):
             raise ValueError("need lr > 0, weight_decay >= 0, warmup_epochs >= 0, "
@@ -132,6 +141,9 @@ class TrainConfig:
         d = self.to_dict()
         for volatile in ("device", "compile"):
             d.pop(volatile)
+        for added, default in ADDED_FIELDS.items():  # keep the names of runs made before them
+            if d[added] == default:
+                d.pop(added)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
     def name(self) -> str:

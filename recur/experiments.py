@@ -168,11 +168,33 @@ def model_sizes(configs) -> pd.DataFrame:
     return pd.DataFrame(rows).T.astype({"paper width": int, "trained width": int})
 
 
+def width_for_ratio(config, reference, ratio: float) -> int:
+    """The width at which ``config``'s model has the parameter count closest to ``ratio``
+    times that of ``reference``'s model (at ``reference``'s own width); the smaller width
+    on a tie.  Parameters grow with width: doubling, then bisection, finds it."""
+    target = ratio * count_parameters(trainer.build_net(reference))
+
+    def miss(width):
+        return count_parameters(trainer.build_net(config.replace(width=width))) - target
+
+    low, high = 2, 4
+    if miss(low) >= 0:
+        return low
+    while miss(high) < 0:  # invariant from here on: miss(low) < 0 <= miss(high)
+        low, high = high, 2 * high
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if miss(mid) < 0 else (low, mid)
+    return low if -miss(low) <= miss(high) else high
+
+
 def table1(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """Paper Table 1 beside this run: ours (the recurrent BatchNorm ResNet, family
-    ``resnet_bn``) and ResNet-18, mean ± standard error over seeds; the paper's row is for
-    ``dataset``, or CIFAR-10 where the paper has none.  Columns source, model, mean, se,
-    text."""
+    ``resnet_bn``, one BatchNorm set per iteration) and ResNet-18, mean ± standard error
+    over seeds; the paper's row is for ``dataset``, or CIFAR-10 where the paper has none.
+    Columns source, model, mean, se, text."""
+    if "shared_norm" in runs:  # the shared-BatchNorm variant is not the paper's model
+        runs = runs[~runs["shared_norm"].astype(bool)]
     s = results.summarise(runs, by=("family",)).set_index("family")
     name = dataset if dataset in paper.TABLE1 else "cifar10"
     ours_mean, ours_se, r18_mean, r18_se = paper.TABLE1[name]

@@ -124,9 +124,22 @@ def _valid_depth(family: str, up_to: int) -> Callable:
 
 
 #: Seeds: a non-empty list of non-negative ints (``[True]`` is not a seed).
-SEEDS = Param(list, test=lambda s: s != [] and all(checks.is_integer(x) and x >= 0 for x in s),
-              allowed="a non-empty list of non-negative integers")
+def _seed_list(s) -> bool:
+    return isinstance(s, list) and s != [] and all(checks.is_integer(x) and x >= 0 for x in s)
+
+
+SEEDS = Param(list, test=_seed_list, allowed="a non-empty list of non-negative integers")
 SEED = Param(int, minimum=0)
+
+
+def family_seeds(choices) -> Param:
+    """A seed list for every family, or a dict family -> seed list (families from
+    ``choices``): notebook 02 spends more seeds where a run costs least."""
+    choices = tuple(choices)
+    return Param((list, dict), test=lambda s: _seed_list(s) if isinstance(s, list) else all(
+        k in choices and _seed_list(v) for k, v in s.items()),
+        allowed="a non-empty list of non-negative integers, or a dict family -> such a list "
+                "(families: " + ", ".join(choices) + ")")
 FLAG = Param(bool)
 DOWNLOAD = FLAG
 PROFILE = Param(str, choices=PROFILES)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from recur import storage
+from recur.config import ADDED_FIELDS
 from recur.forms import FORMS
 from recur.storage import DamagedFile, atomic_write, read_json, warn
 from recur.provenance import ROOT
@@ -74,7 +75,7 @@ def flatten(record: dict) -> dict:
     """One run record as one table row: its config's fields, its metrics, its provenance
     (whose ``device``, the one the run used, replaces the config's request), its name, and
     the config itself (column ``config``)."""
-    return {**record["config"], **record["metrics"], **record["provenance"],
+    return {**ADDED_FIELDS, **record["config"], **record["metrics"], **record["provenance"],
             "name": record["name"], "finished": record["finished"], "config": record["config"]}
 
 
@@ -114,20 +115,22 @@ def summarise(df: pd.DataFrame, by=("family", "recurrent", "depth"), value: str 
     return out.drop(columns="std")
 
 
-SETTINGS = ("maze_size", "dilation", "n_train")  # config fields that make runs incomparable
+# config fields that make runs incomparable
+SETTINGS = ("maze_size", "dilation", "n_train", "shared_norm")
 GAP = "gap (rec. - FF)"  # signed: positive where the recurrent nets do better
 
 
 def with_settings(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with columns maze_size and dilation (mazes only; "" for images) and n_train
-    ("all" when the whole training set), read from each record's config."""
+    """``df`` with columns maze_size and dilation (mazes only; "" for images), n_train
+    ("all" when the whole training set) and shared_norm, read from each record's config."""
     if "config" not in df or df.empty:
         return df.assign(**{k: "" for k in SETTINGS})
     mazes = (df["experiment"] == "mazes").to_numpy()
     cfg = df["config"]
     return df.assign(maze_size=[c.get("maze_size", "") if m else "" for c, m in zip(cfg, mazes)],
                      dilation=[c.get("dilation", 1) if m else "" for c, m in zip(cfg, mazes)],
-                     n_train=[c.get("n_train") or "all" for c in cfg])
+                     n_train=[c.get("n_train") or "all" for c in cfg],
+                     shared_norm=[c.get("shared_norm", False) for c in cfg])
 
 
 def comparison(df: pd.DataFrame) -> pd.DataFrame:

@@ -19,13 +19,14 @@ def grid(experiment: str, *, families, depths=None, seeds=(0,), datasets=None,
          forms=(False, True), profile: str = "quick", **overrides) -> list[TrainConfig]:
     """Every (dataset, family, depth, form, seed) combination as a config.  ``depths``:
     a list for every family, or a dict family → list; by default the first four valid
-    depths of each family."""
+    depths of each family.  ``seeds``: a list for every family, or a dict family → list."""
     datasets = datasets or (["mazes"] if experiment == "mazes" else ["digits"])
     configs = []
     for dataset, family in itertools.product(datasets, families):
         ds = depths.get(family) if isinstance(depths, dict) else depths
+        ss = seeds[family] if isinstance(seeds, dict) else seeds
         for depth, recurrent, seed in itertools.product(ds or valid_depths(family)[:4],
-                                                        forms, seeds):
+                                                        forms, ss):
             configs.append(make_config(profile, experiment, family=family, recurrent=recurrent,
                                        depth=depth, dataset=dataset, seed=seed, **overrides))
     return configs

@@ -40,7 +40,8 @@ PROGRESS = ("auto", "bar", "lines", "none")
 
 def build_net(config: TrainConfig):
     """The untrained model a config describes."""
-    options = {"dilation": config.dilation} if config.family == "maze" else {}
+    options = ({"dilation": config.dilation} if config.family == "maze" else
+               {"shared_norm": config.shared_norm} if config.family == "resnet_bn" else {})
     return build_model(config.family, recurrent=config.recurrent, depth=config.depth,
                        dataset=config.dataset, width=config.width, **options)
 
@@ -117,7 +118,7 @@ def _setup(config, device, rank, world, ckpt_path, *, resume, data_root, downloa
         log(f"[recur] WARNING: no readable checkpoint of {config.name()} is left; training "
             f"it afresh")
     if state is not None:
-        if state["config"] != config.to_dict():
+        if {**config.to_dict(), **state["config"]} != config.to_dict():  # older: fewer keys
             raise ValueError(f"{ckpt_path} belongs to another config; delete it or pass "
                              f"resume=False")
         net.load_state_dict(state["model"])

@@ -60,6 +60,26 @@ def test_batchnorm_claims():
     assert "±1 pt" in found[0].claim and "narrow" in found[0].why
 
 
+def test_batchnorm_claims_with_a_net_trained_with_one_shared_batchnorm():
+    """The shared-BatchNorm runs are kept out of Table 1 and decide the last claim, paired by
+    seed with ours, the 360-image test set's error counted once (as findings.gap does)."""
+    ours, r18 = [90.0, 91.0, 92.0], [90.5, 91.0, 91.5]
+    runs = pd.DataFrame({"family": ["resnet_bn"] * 6 + ["resnet18"] * 3,
+                         "shared_norm": [False] * 3 + [True] * 3 + [False] * 3,
+                         "recurrent": [True] * 6 + [False] * 3, "depth": [19] * 6 + [18] * 3,
+                         "seed": [0, 1, 2] * 3, "test_acc": ours + [60.0, 70.0, 65.0] + r18})
+    found = claims.batchnorm(runs, n_test=360, per_iteration=91.0, one_for_all=40.0, growth=3.0,
+                             iterations=4, seed=0, why="", reported_gap=-0.7)
+    assert "ours 91.00, ResNet-18 91.00" in found[0].ours  # the shared runs are not "ours"
+    expected = findings.gap(pd.Series(ours), pd.Series([60.0, 70.0, 65.0]), shared_test=360)
+    assert found[2].verdict == REPRODUCED and expected.text(" pt") in found[2].ours
+    assert expected.low > 0
+    runs.loc[runs.shared_norm, "test_acc"] = [91.0, 92.5, 93.0]  # shared does as well: no
+    again = claims.batchnorm(runs, n_test=360, per_iteration=91.0, one_for_all=40.0,
+                             growth=3.0, iterations=4, seed=0, why="", reported_gap=-0.7)[2]
+    assert again.verdict != REPRODUCED
+
+
 def test_feature_claims():
     probes = pd.DataFrame([(r, "pooled", m, 90.0 + m) for r in (False, True) for m in (1, 2)],
                           columns=["recurrent", "features", "module", "test_acc"])

@@ -182,3 +182,18 @@ def test_test_accuracy_is_scored_in_the_precision_the_trainer_used(monkeypatch, 
     assert seen["bf16"] is True
     experiments.accuracy_on_test_set(configs[0], net)  # precision fp32
     assert seen["bf16"] is False
+
+
+@pytest.mark.parametrize("ratio", [0.05, 0.318, 0.5, 1.0])
+def test_width_for_ratio_is_the_closest_width_by_exhaustive_search(ratio):
+    """Oracle: count the parameters at every width from 2 to 80 and take the nearest."""
+    from recur.models import count_parameters
+    from recur.profiles import make_config
+    from recur.train import build_net
+    ours = make_config("quick", "classification", family="resnet_bn", recurrent=True, depth=11)
+    reference = make_config("quick", "classification", family="resnet18", recurrent=False,
+                            depth=18, width=12)
+    target = ratio * count_parameters(build_net(reference))
+    best = min(range(2, 81), key=lambda w: (abs(
+        count_parameters(build_net(ours.replace(width=w))) - target), w))
+    assert experiments.width_for_ratio(ours, reference, ratio) == best

@@ -167,6 +167,10 @@ def test_impossible_depth_lists_valid_ones(family, depth, message):
     ({"family": "mlp", "recurrent": True, "depth": 5, "dataset": "cifar10", "dilation": 2},
      "unknown option"),
     ({"family": "resnet18", "recurrent": True, "depth": 18, "dataset": "cifar10"}, "resnet_bn"),
+    ({"family": "resnet_bn", "recurrent": False, "depth": 7, "dataset": "digits",
+      "shared_norm": True}, r"shared_norm = True is not allowed.*recurrent nets only"),
+    ({"family": "resnet", "recurrent": True, "depth": 7, "dataset": "digits",
+      "shared_norm": True}, "unknown option"),
     ({"family": "mlp", "recurrent": 1, "depth": 5, "dataset": "cifar10"},
      "recurrent = 1 is not allowed: use True or False"),
 ])
@@ -251,6 +255,32 @@ def test_share_norms_copies_one_iterations_batchnorm_everywhere():
     assert rows[5]["mean running var"] == pytest.approx(float(norms[1][1].running_var.mean()))
     with pytest.raises(ValueError, match="resnet_bn"):
         share_norms(build_model("maze", recurrent=True, depth=8, dataset="mazes", width=4))
+
+
+def test_one_shared_batchnorm_is_one_set_used_at_every_iteration():
+    """Oracle: the per-iteration net with the same convolutions and iteration 1's BatchNorm
+    copied into every iteration computes the same function, in training (batch statistics)
+    and in evaluation (running statistics); the shared net has (n - 1) sets fewer."""
+    from recur.models import share_norms
+    torch.manual_seed(0)
+    shared = build_model("resnet_bn", recurrent=True, depth=15, dataset="digits", width=4,
+                         shared_norm=True).double()
+    per = build_model("resnet_bn", recurrent=True, depth=15, dataset="digits", width=4).double()
+    assert len(shared.blocks[0].norms) == 1 and len(per.blocks[0].norms) == per.iterations == 3
+    one_set = 4 * 2 * 4  # four BatchNorms of width 4, a weight and a bias each
+    assert count_parameters(per) - count_parameters(shared) == (per.iterations - 1) * one_set
+    shared.train()
+    for _ in range(3):  # running statistics of its own
+        shared(torch.randn(8, 1, 32, 32, dtype=torch.float64))
+    state = {k: v for k, v in shared.state_dict().items() if ".norms." not in k}
+    per.load_state_dict(state | {k.replace(".norms.0.", f".norms.{i}."): v
+                                 for k, v in shared.state_dict().items() if ".norms.0." in k
+                                 for i in range(per.iterations)})
+    oracle = share_norms(per, iteration=1)
+    x = torch.randn(6, 1, 32, 32, dtype=torch.float64)
+    for mode in ("eval", "train"):
+        getattr(shared, mode)(), getattr(oracle, mode)()
+        torch.testing.assert_close(shared(x), oracle(x), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("iterations", [0, True, 2.0])

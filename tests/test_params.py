@@ -77,6 +77,8 @@ def _problem(spec: Param, value) -> str:
     (params.depths("maze"), [8, 44]),
     (params.families(["mlp", "resnet"]), ["resnet"]),
     (params.family_depths(["mlp", "resnet"]), {"mlp": [3, 10], "resnet": [7, 19]}),
+    (params.family_seeds(["mlp", "resnet"]), [0, 1]),
+    (params.family_seeds(["mlp", "resnet"]), {"mlp": [0, 1, 2], "resnet": [4]}),
 ])
 def test_ready_specs_accept_good_values(spec, good):
     assert _problem(spec, good) == ""
@@ -113,6 +115,11 @@ def test_ready_specs_accept_good_values(spec, good):
     (params.family_depths(["mlp", "resnet"]), {"mlp": []}, "a dict family -> list"),
     (params.family_depths(["mlp", "resnet"]), {"maze": [8]}, "a dict family -> list"),
     (params.family_depths(["mlp", "resnet"]), [3, 4], "a dict family -> list"),
+    (params.family_seeds(["mlp", "resnet"]), [], "a dict family -> such a list (families: mlp,"),
+    (params.family_seeds(["mlp", "resnet"]), {"mlp": [-1]}, "or a dict family -> such a list"),
+    (params.family_seeds(["mlp", "resnet"]), {"maze": [0]}, "(families: mlp, resnet)"),
+    (params.family_seeds(["mlp", "resnet"]), {"mlp": 0}, "a non-empty list of non-negative"),
+    (params.family_seeds(["mlp", "resnet"]), 3, "a non-empty list of non-negative integers"),
 ])
 def test_ready_specs_reject_bad_values_naming_what_is_allowed(spec, bad, allowed):
     problem = _problem(spec, bad)
@@ -157,3 +164,17 @@ def test_a_config_names_its_recipe_and_every_profile_row_gives_one():
         for experiment, rows in table.items():
             for key, row in rows.items():
                 assert set(recipe) <= set(row), (experiment, key)
+
+def test_one_shared_batchnorm_is_a_setting_of_the_recurrent_batchnorm_resnet_only():
+    """``shared_norm`` (notebook 04's control) names its runs apart, leaves every other
+    run's name as it was before the field existed, and is refused where it means nothing."""
+    from recur.profiles import make_config
+    ours = make_config("quick", "classification", family="resnet_bn", recurrent=True, depth=19)
+    old = {k: v for k, v in ours.to_dict().items() if k != "shared_norm"}  # an older record
+    assert TrainConfig.from_dict(old).name() == ours.name()
+    assert ours.replace(shared_norm=True).name() != ours.name()
+    for bad in (dict(recurrent=False, depth=18, family="resnet18"), dict(family="resnet")):
+        with pytest.raises(ValueError, match="shared_norm=True is for the recurrent resnet_bn"):
+            ours.replace(shared_norm=True, **bad)
+    with pytest.raises(ValueError, match="shared_norm = 1 is not allowed"):
+        ours.replace(shared_norm=1)

@@ -16,6 +16,10 @@ def test_grid_expands_every_combination():
         ("convnet", 4), ("convnet", 5), ("mlp", 3)]
     with pytest.raises(ValueError, match="valid depths"):
         grid("mazes", families=["maze"], depths=[9])
+    seeded = grid("classification", families=["mlp", "convnet"], depths=[4],
+                  seeds={"mlp": [0, 1, 2], "convnet": [5]})
+    assert sorted((c.family, c.seed) for c in seeded if c.recurrent) == [
+        ("convnet", 5), ("mlp", 0), ("mlp", 1), ("mlp", 2)]
 
 
 def test_local_executor_runs_the_array_and_reruns_skip(tmp_path):

@@ -67,7 +67,9 @@ def build_model(family: str, *, recurrent: bool, depth: int, dataset: str,
 
     ``width`` defaults to the paper's for the family and dataset.  Options: ``dilation``
     (maze only: dilation of the module's convs; default 1; the paper does not give the
-    dilation of its Table 2 models, the notebooks use 2).  Raises
+    dilation of its Table 2 models, the notebooks use 2); ``shared_norm`` (recurrent
+    ``resnet_bn`` only: one BatchNorm set for every iteration, the alternative paper 3.1
+    argues against; default False, one set per iteration).  Raises
     ``ValueError`` for an unknown family or dataset, an impossible depth or option.
     """
     if dataset not in INFO:
@@ -80,7 +82,7 @@ def build_model(family: str, *, recurrent: bool, depth: int, dataset: str,
         raise checks.bad("recurrent", recurrent, "True or False")
     width = WIDTHS[family][dataset] if width is None else width
     checks.integer("width", width, 2)
-    allowed = {"maze": {"dilation"}}.get(family, set())
+    allowed = {"maze": {"dilation"}, "resnet_bn": {"shared_norm"}}.get(family, set())
     if set(options) - allowed:
         raise ValueError(f"unknown option(s) {', '.join(sorted(set(options) - allowed))} for "
                          f"{family}; it takes {', '.join(sorted(allowed)) or 'none'}")
@@ -99,9 +101,12 @@ def build_model(family: str, *, recurrent: bool, depth: int, dataset: str,
     elif family == "convnet":
         parts = families.convnet_parts(info.channels, width, info.classes)
     elif family in ("resnet", "resnet_bn"):
+        shared_norm = options.get("shared_norm", False)
+        if not isinstance(shared_norm, bool) or (shared_norm and not recurrent):
+            raise checks.bad("shared_norm", shared_norm, "True (recurrent nets only) or False")
         parts = families.resnet_parts(info.channels, width, info.classes,
                                       batchnorm=family == "resnet_bn",
-                                      norm_iterations=n if recurrent else 1)
+                                      norm_iterations=n if recurrent and not shared_norm else 1)
     else:  # maze
         dilation = options.get("dilation", 1)
         checks.integer("dilation", dilation, 1)
