@@ -17,9 +17,11 @@ from recur.forms import FORMS
 FORMS_MARGIN = paper.MARGINS["forms"][0]
 
 
-def classification(runs: pd.DataFrame, dataset: str, n_test: int) -> list[Finding]:
-    """Per family: the two forms agree at every depth, and change the same way with depth
-    (every seed scored on the one test set of ``n_test`` images)."""
+def classification(runs: pd.DataFrame, dataset: str, n_test: int | None) -> list[Finding]:
+    """Per family: the two forms agree at every depth, and change the same way with depth.
+    ``n_test``: the size of the one test set every seed was scored on, whose error is then
+    counted once; None where each seed drew its own train/test split (both forms of a seed
+    sharing it), so that the test sampling is part of the per-seed gaps' spread."""
     return [claim for family, mine in runs.groupby("family", sort=False) for claim in (
         findings.forms_agree(mine, f"{family} on {dataset}", margin=FORMS_MARGIN,
                              shared_test=n_test),
@@ -94,10 +96,13 @@ def batchnorm(runs: pd.DataFrame, *, n_test: int, per_iteration: float, one_for_
                 "needs a net trained with one shared BatchNorm beside it")]
 
 
-def features(*, reuse: dict, probes: pd.DataFrame, n_test: int, seed: int, cka: dict,
-             pictures: dict) -> list:
-    """Notebook 05: filter reuse (one trained, one untrained net: no interval), probes of
-    the two forms agree per module (margin ``probes``; one seed each), same-depth nets are
+def features(*, reuse: pd.DataFrame, probes: pd.DataFrame, n_test: int, seed: int,
+             cka: dict, pictures: dict) -> list:
+    """Notebook 05: filters are reused across iterations (``reuse``: one row per seed, the
+    mean reuse ratio of the trained net and of an untrained one drawn from that seed, columns
+    seed, trained, untrained; paired by seed), probes of the two forms agree per module
+    (margin ``probes``; paired by the ``seed`` column when ``probes`` has one, else all are
+    seed ``seed``), same-depth nets are
     the most similar by CKA (over the seed pairings in ``cka``: pairing -> {"rec8": ...,
     "ff4": ...}, each pairing one independent pair of trained nets), and a filter's
     preferred input changes with depth in both forms: per filter, the mean |correlation| of
@@ -105,8 +110,11 @@ def features(*, reuse: dict, probes: pd.DataFrame, n_test: int, seed: int, cka: 
     of its images at consecutive depths, paired by filter (a filter's pictures are not
     independent of each other, the filters are).
     ``pictures``: (recurrent, filter) -> :func:`recur.feature_study.filter_pictures`."""
-    trained, untrained = reuse["trained"]["mean_ratio"], reuse["untrained"]["mean_ratio"]
+    by_seed = reuse.set_index("seed")
+    reuse_gap = findings.gap(by_seed.trained, by_seed.untrained)
     pooled = probes[probes.features == "pooled"].rename(columns={"module": "depth"})
+    if "seed" not in pooled:
+        pooled = pooled.assign(seed=seed)
     cka_gap = findings.gap(pd.Series({p: v["rec8"] for p, v in cka.items()}),
                            pd.Series({p: v["ff4"] for p, v in cka.items()}))
     changes = {FORMS[rec]: findings.gap(
@@ -118,10 +126,11 @@ def features(*, reuse: dict, probes: pd.DataFrame, n_test: int, seed: int, cka: 
     return [
         Finding("recurrent nets reuse their filters across iterations (Fig. 6)",
                 "most ratios well above 0; an untrained net as control (Fig. 9)",
-                f"mean ratio {trained:.2f} trained against {untrained:.2f} untrained",
-                findings.INCONCLUSIVE,
-                "one trained and one untrained net: no spread to judge the difference by"),
-        findings.forms_agree(pooled.assign(seed=seed), "pooled linear probes (Table 6)",
+                f"mean ratio {by_seed.trained.mean():.2f} trained against "
+                f"{by_seed.untrained.mean():.2f} untrained; trained − untrained "
+                + reuse_gap.text(), findings.direction(reuse_gap),
+                f"{len(by_seed)} seed(s), each a trained net and an untrained one"),
+        findings.forms_agree(pooled, "pooled linear probes (Table 6)",
                              margin=paper.MARGINS["probes"][0], shared_test=n_test,
                              where="module"),
         Finding("same-depth nets are the most similar by CKA (5.1)",

@@ -20,7 +20,7 @@ OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("auto", "bf16", "fp32", "fp64")
 #: Fields added after runs were first named, with the value every earlier run had: a field
 #: at that value is left out of :meth:`TrainConfig.key`, so earlier records keep their names.
-ADDED_FIELDS = {"shared_norm": False}
+ADDED_FIELDS = {"shared_norm": False, "split_seed": None}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +51,7 @@ class TrainConfig:
     maze_crop: int | None = 32  # pad-and-crop side (None: images as rendered)
     n_train: int | None = None  # mazes: 50,000 in the paper; image data: all
     n_test: int | None = None
+    split_seed: int | None = None  # digits only: draw its train/test split with this seed
     recurrent_lr_scale: bool = False  # mazes: the shared module learns at lr / iterations
     # evaluation
     extra_iterations: int = 0  # recurrent nets are also scored with up to this many more
@@ -88,7 +89,8 @@ class TrainConfig:
                                       ("dilation", 1, False), ("maze_scale", 1, False),
                                       ("seed", 0, False), ("extra_iterations", 0, False),
                                       ("width", 2, True), ("maze_crop", 1, True),
-                                      ("n_train", 1, True), ("n_test", 1, True)):
+                                      ("n_train", 1, True), ("n_test", 1, True),
+                                      ("split_seed", 0, True)):
             value = getattr(self, name)
             checks.integer(name, value, least, optional=optional)
             if value is not None:  # a numpy integer becomes an int: key() writes JSON
@@ -99,6 +101,9 @@ class TrainConfig:
                      "compile"):
             if not isinstance(getattr(self, name), bool):
                 bad(name, "True or False")
+        if self.split_seed is not None and self.dataset != "digits":
+            raise ValueError(f"split_seed is for the digits, which have no official split; "
+                             f"{self.dataset}'s is fixed (use split_seed=None)")
         if self.shared_norm and not (self.family == "resnet_bn" and self.recurrent):
             raise ValueError(f"shared_norm=True is for the recurrent resnet_bn (one BatchNorm "
                              f"set for every iteration), not a {FORMS[self.recurrent]} "

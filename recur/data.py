@@ -58,11 +58,15 @@ def _download(dataset: str, root: Path) -> None:
         torchvision.datasets.EMNIST(root, split="balanced", download=True)
 
 
-def load(dataset: str, split: str = "train", root=None, download: bool = False):
-    """``(images, labels)``: uint8 tensor (N, C, H, W) and int64 tensor (N,)."""
+def load(dataset: str, split: str = "train", root=None, download: bool = False,
+         split_seed: int | None = None):
+    """``(images, labels)``: uint8 tensor (N, C, H, W) and int64 tensor (N,).  ``split_seed``
+    (digits only, which has no official split): draw the train/test split with it."""
+    if split_seed is not None and dataset != "digits":
+        raise checks.bad("split_seed", split_seed, f"None for {dataset}: its split is official")
     if dataset == "digits":
         checks.one_of("split", split, SPLITS)
-        x, y = load_digits(split)
+        x, y = load_digits(split, split_seed)
     elif dataset == "imagenet":
         raise ValueError("ImageNet does not fit in memory: use imagenet_loader(root, split)")
     else:
@@ -187,13 +191,14 @@ class TensorLoader:
 
 def loader(dataset: str, split: str, batch_size: int, *, root=None, download: bool = False,
            device=None, generator: torch.Generator | None = None, drop_last: bool = False,
-           augment: bool | None = None):
+           augment: bool | None = None, split_seed: int | None = None):
     """A :class:`TensorLoader` over ``dataset``'s ``split`` with the authors' transforms.
 
     ``augment`` (default: for ``train`` only) turns on the random crops, flips and
-    shuffling of training; ``augment=False`` serves a split as it is, in order."""
+    shuffling of training; ``augment=False`` serves a split as it is, in order.
+    ``split_seed``: as for :func:`load`."""
     info = INFO.get(dataset)
-    images, labels = load(dataset, split, root, download)
+    images, labels = load(dataset, split, root, download, split_seed)
     augment = split == "train" if augment is None else augment
     return TensorLoader(images, labels, batch_size, mean=info.mean, std=info.std,
                         train=augment, crop_padding=info.crop_padding, flip=info.flip,
@@ -201,12 +206,12 @@ def loader(dataset: str, split: str, batch_size: int, *, root=None, download: bo
 
 
 def tensors(dataset: str, split: str, n: int | None = None, *, root=None,
-            download: bool = False, device=None):
+            download: bool = False, device=None, split_seed: int | None = None):
     """The first ``n`` images of a split (all by default), normalised and never augmented,
     with their labels: ``(x, y)``, x float32 (n, C, H, W).  What analyses such as linear
     probes must see (a probe fitted on randomly cropped images measures something else)."""
     plain = loader(dataset, split, 1, root=root, download=download, device=device,
-                   augment=False)
+                   augment=False, split_seed=split_seed)
     keep = slice(None) if n is None else slice(0, n)
     return plain.normalise(plain.images[keep]), plain.labels[keep]
 
@@ -432,8 +437,8 @@ def make_data(config, device, *, root=None,
         check_available(config.dataset, "train", root, download)
     return tuple(ImageBatches(_subset(
         loader(config.dataset, split, config.batch_size, root=root, download=download,
-               device=device), config.n_train if split == "train" else config.n_test,
-        config.seed)) for split in SPLITS)
+               device=device, split_seed=config.split_seed),
+        config.n_train if split == "train" else config.n_test, config.seed)) for split in SPLITS)
 
 
 def maze_batches(config, split: str, device, *, cells=None, n: int | None = None) -> MazeBatches:

@@ -138,16 +138,18 @@ def _read_idx(path: Path) -> np.ndarray:
     return data.reshape(shape).copy()
 
 
-def load_digits(split: str):
-    """scikit-learn's digits, 8×8 in 0..16, upscaled ×4 (nearest) to 32×32 uint8; a fixed
-    stratified split of 1,437 training and 360 test images (random_state 0)."""
+def load_digits(split: str, split_seed: int | None = None):
+    """scikit-learn's digits, 8×8 in 0..16, upscaled ×4 (nearest) to 32×32 uint8; a
+    stratified split of 1,437 training and 360 test images, drawn with ``split_seed``
+    (None: the fixed split, random_state 0, which seed 0 draws too)."""
     from sklearn.datasets import load_digits as sk_digits
     from sklearn.model_selection import train_test_split
 
     digits = sk_digits()
     images = np.round(digits.images * (255 / 16)).astype(np.uint8)
     images = images.repeat(4, axis=1).repeat(4, axis=2)[:, None]  # (1797, 1, 32, 32)
-    train, test = train_test_split(np.arange(len(images)), test_size=360, random_state=0,
+    train, test = train_test_split(np.arange(len(images)), test_size=360,
+                                   random_state=0 if split_seed is None else split_seed,
                                    stratify=digits.target)
     idx = train if split == "train" else test
     return images[idx], digits.target[idx].astype(np.int64)

@@ -116,13 +116,15 @@ def summarise(df: pd.DataFrame, by=("family", "recurrent", "depth"), value: str 
 
 
 # config fields that make runs incomparable
-SETTINGS = ("maze_size", "dilation", "n_train", "shared_norm")
+SETTINGS = ("maze_size", "dilation", "n_train", "shared_norm", "split")
 GAP = "gap (rec. - FF)"  # signed: positive where the recurrent nets do better
 
 
 def with_settings(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with columns maze_size and dilation (mazes only; "" for images), n_train
-    ("all" when the whole training set) and shared_norm, read from each record's config."""
+    ("all" when the whole training set), shared_norm and split (image data: "fixed", "per
+    seed" when each seed draws its own, else the seed that drew it), read from each record's
+    config."""
     if "config" not in df or df.empty:
         return df.assign(**{k: "" for k in SETTINGS})
     mazes = (df["experiment"] == "mazes").to_numpy()
@@ -130,7 +132,13 @@ def with_settings(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(maze_size=[c.get("maze_size", "") if m else "" for c, m in zip(cfg, mazes)],
                      dilation=[c.get("dilation", 1) if m else "" for c, m in zip(cfg, mazes)],
                      n_train=[c.get("n_train") or "all" for c in cfg],
-                     shared_norm=[c.get("shared_norm", False) for c in cfg])
+                     shared_norm=[c.get("shared_norm", False) for c in cfg],
+                     split=[_split(c) if not m else "" for c, m in zip(cfg, mazes)])
+
+
+def _split(config: dict) -> str:
+    seed = config.get("split_seed")
+    return "fixed" if seed is None else "per seed" if seed == config["seed"] else f"seed {seed}"
 
 
 def comparison(df: pd.DataFrame) -> pd.DataFrame:

@@ -42,9 +42,11 @@ def test_maze_claims_follow_the_studies_that_ran():
 
 
 def test_classification_claims_per_family_on_the_committed_runs():
-    runs = results.table(ROOT / "results" / "quick")
-    digits = runs[(runs.experiment == "classification") & runs.family.isin(["mlp", "convnet"])]
-    found = claims.classification(digits, "digits", 360)
+    runs = results.with_settings(results.table(ROOT / "results" / "quick"))
+    digits = runs[(runs.experiment == "classification") & runs.family.isin(["mlp", "convnet"])
+                  & (runs.split == "per seed")]  # notebook 02's runs: a split per seed
+    assert digits.groupby("family").seed.nunique().to_dict() == {"convnet": 2, "mlp": 8}
+    found = claims.classification(digits, "digits", None)
     order = list(digits.family.unique())  # the families in the order the runs came
     assert [f.claim.split(":")[0] for f in found] == [name for f in order
                                                        for name in (f"{f} on digits", f)]
@@ -83,7 +85,7 @@ def test_batchnorm_claims_with_a_net_trained_with_one_shared_batchnorm():
 def test_feature_claims():
     probes = pd.DataFrame([(r, "pooled", m, 90.0 + m) for r in (False, True) for m in (1, 2)],
                           columns=["recurrent", "features", "module", "test_acc"])
-    reuse = {"trained": {"mean_ratio": 0.6}, "untrained": {"mean_ratio": 0.2}}
+    reuse = pd.DataFrame({"seed": [0], "trained": [0.6], "untrained": [0.2]})  # one seed
     cka = {"same seed": {"rec8": 0.99, "ff4": 0.97}, "other seed": {"rec8": 0.98, "ff4": 0.95}}
     depth = {True: {3: [0.2, 0.3], 5: [0.25, 0.35], 7: [0.2, 0.2]},
              False: {1: [0.3, 0.2], 2: [0.4, 0.3], 4: [0.3, 0.35]}}
@@ -99,7 +101,7 @@ def test_feature_claims():
     assert [f.verdict for f in found] == [INCONCLUSIVE, INCONCLUSIVE, INCONCLUSIVE,
                                           INCONCLUSIVE]  # the feed-forward starts differ too
     assert "inconclusive at feed-forward" in found[3].why and "every module" in found[1].claim
-    assert "module 1: gap" in found[1].ours
+    assert "module 1: gap" in found[1].ours and "1 seed(s)" in found[0].why
     starts[False] = {1: [0.8, 0.9], 2: [0.85, 0.95], 4: [0.9, float("nan")]}
     again = claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka=cka,
                             pictures=pictures())[3]
@@ -108,6 +110,25 @@ def test_feature_claims():
     assert g.n == 3 and g.estimate == pytest.approx(per_filter.mean())  # paired by filter
     assert again.verdict == REPRODUCED
     assert f"[{g.low:+.2f}, {g.high:+.2f}], n=3 filters" in again.ours
+
+
+def test_feature_claims_pair_reuse_and_probes_by_seed():
+    """Reuse: trained minus untrained per seed, a paired one-sided test (scipy's oracle);
+    probes: the seed column pairs the two forms, so two seeds give an interval."""
+    from scipy import stats
+    reuse = pd.DataFrame({"seed": [0, 1, 2, 3], "trained": [0.77, 0.74, 0.80, 0.75],
+                          "untrained": [0.50, 0.52, 0.49, 0.51]})
+    probes = pd.DataFrame([(r, "pooled", 1, s, 90.0 + s + r) for r in (False, True)
+                           for s in (0, 1)],
+                          columns=["recurrent", "features", "module", "seed", "test_acc"])
+    found = claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka={},
+                            pictures={})
+    low = stats.ttest_rel(reuse.trained, reuse.untrained).confidence_interval(0.90).low
+    assert found[0].verdict == REPRODUCED and f"[{low:+.2f}," in found[0].ours
+    assert "n=2" in found[1].ours  # two seeds, paired
+    reuse.loc[:, "trained"] = [0.45, 0.55, 0.40, 0.60]  # no better than untrained
+    assert claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka={},
+                           pictures={})[0].verdict != REPRODUCED
 
 
 def test_filter_pictures_from_two_starts():

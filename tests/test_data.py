@@ -127,6 +127,35 @@ def test_digits_offline_split_and_statistics():
     assert x.float().div(255).std().item() == pytest.approx(info.std[0], abs=1e-4)
 
 
+def _rows(x: torch.Tensor) -> list[bytes]:
+    return sorted(bytes(im.numpy().tobytes()) for im in x)
+
+
+def test_a_digits_split_per_seed_partitions_the_same_images_anew():
+    """Invariants: every split seed partitions the same 1,797 images (as a multiset) into
+    1,437 + 360, stratified; seed 0 draws the fixed split; other seeds draw other test sets;
+    a config's split_seed reaches the batches it trains and is scored on; the official
+    splits of the other datasets refuse a split seed, naming it."""
+    fixed = [data.load("digits", s) for s in ("train", "test")]
+    everything = _rows(torch.cat([fixed[0][0], fixed[1][0]]))
+    tests = {}
+    for seed in (0, 3, 4):
+        (x, _), (xt, yt) = (data.load("digits", s, split_seed=seed) for s in ("train", "test"))
+        assert len(x) == 1437 and len(xt) == 360 and np.bincount(yt.numpy()).min() >= 35
+        assert _rows(torch.cat([x, xt])) == everything
+        tests[seed] = _rows(xt)
+    assert tests[0] == _rows(fixed[1][0]) and tests[3] != tests[0] and tests[4] != tests[3]
+    config = make_config("quick", "classification", family="mlp", recurrent=False, depth=3,
+                         split_seed=3)
+    test_source = data.make_data(config, "cpu")[1]
+    x3 = data.load("digits", "test", split_seed=3)[0]
+    assert _rows(test_source.loader.images.cpu()) == _rows(x3)
+    with pytest.raises(ValueError, match="split_seed = 1 is not allowed: use None for cifar10"):
+        data.load("cifar10", "train", split_seed=1)
+    with pytest.raises(ValueError, match="split_seed is for the digits"):
+        make_config("quick", "mazes", family="maze", recurrent=True, depth=8, split_seed=1)
+
+
 def test_normalisation_matches_torchvision():
     images = torch.from_numpy(RNG.integers(0, 256, (4, 3, 32, 32), dtype=np.uint8))
     info = data.INFO["cifar10"]

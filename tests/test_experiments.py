@@ -197,3 +197,18 @@ def test_width_for_ratio_is_the_closest_width_by_exhaustive_search(ratio):
     best = min(range(2, 81), key=lambda w: (abs(
         count_parameters(build_net(ours.replace(width=w))) - target), w))
     assert experiments.width_for_ratio(ours, reference, ratio) == best
+
+
+def test_runs_with_another_split_are_never_averaged_together():
+    """with_settings reads the split from each record's config (records made before the field
+    existed read as the fixed split), and comparison keeps the splits apart."""
+    base = dict(experiment="classification", dataset="digits", family="mlp", depth=4)
+    rows = [dict(base, recurrent=r, seed=s, test_acc=90.0 + s + 5 * fixed,
+                 config=dict(seed=s, **({} if fixed else {"split_seed": s})))
+            for r in (False, True) for s in (0, 1) for fixed in (True, False)]
+    df = results.with_settings(pd.DataFrame(rows))
+    assert list(df.split) == ["fixed", "per seed"] * 4
+    assert results._split({"seed": 2, "split_seed": 7}) == "seed 7"
+    table = results.comparison(pd.DataFrame(rows)).set_index("split")
+    assert table.loc["fixed", "feed-forward"].startswith("95.5 ± 0.5 (n=2)")
+    assert table.loc["per seed", "feed-forward"].startswith("90.5 ± 0.5 (n=2)")
