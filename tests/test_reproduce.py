@@ -182,8 +182,8 @@ def test_readme_table_is_regenerated_from_run_records(tmp_path):
     from recur.reproduce import update_readme
     assert update_readme("quick", tmp_path / "results", readme)
     text = readme.read_text()
-    assert ("| mazes | mazes | maze |  | 1 | all | 20 | 85.0 ± 5.0 (n=2) | 70.0 ± 0.0 (n=1) "
-            "| -15.0 |") in text
+    assert ("| mazes | mazes | maze |  | 1 | all | False |  | 20 | 85.0 ± 5.0 (n=2) "
+            "| 70.0 ± 0.0 (n=1) | -15.0 |") in text  # shared_norm False, no split for mazes
     assert "old" not in text and text.endswith("<!-- results:end -->\ntail\n")
     assert not update_readme("quick", tmp_path / "results", readme)  # idempotent
 
