@@ -104,11 +104,11 @@ def features(*, reuse: pd.DataFrame, probes: pd.DataFrame, n_test: int, seed: in
     (margin ``probes``; paired by the ``seed`` column when ``probes`` has one, else all are
     seed ``seed``), same-depth nets are
     the most similar by CKA (over the seed pairings in ``cka``: pairing -> {"rec8": ...,
-    "ff4": ...}, each pairing one independent pair of trained nets), and a filter's
-    preferred input changes with depth in both forms: per filter, the mean |correlation| of
-    its images from two starts of the optimisation (the optimisation's own noise) above that
-    of its images at consecutive depths, paired by filter (a filter's pictures are not
-    independent of each other, the filters are).
+    "ff4": ...}, each pairing a pair of trained nets compared with one reference net), and a
+    filter's preferred input changes with depth in both forms: per filter, the mean
+    |correlation| of its images from two starts of the optimisation (the optimisation's own
+    noise) above that of its images at consecutive depths, paired by filter (a filter's
+    pictures are not independent of each other, the filters are).
     ``pictures``: (recurrent, filter) -> :func:`recur.feature_study.filter_pictures`."""
     by_seed = reuse.set_index("seed")
     reuse_gap = findings.gap(by_seed.trained, by_seed.untrained)

@@ -26,7 +26,7 @@ import torch
 from recur import losses, mazes, results
 from recur.checkpoints import RunLock, load_latest, previous, rng_state, save_checkpoint
 from recur.checkpoints import set_rng_state
-from recur.config import TrainConfig
+from recur.config import ADDED_FIELDS, TrainConfig
 from recur.data import make_data
 from recur.devices import init_distributed, resolve_device, shard, use_bf16
 from recur.models import build_model, count_parameters, iterates
@@ -118,7 +118,7 @@ def _setup(config, device, rank, world, ckpt_path, *, resume, data_root, downloa
         log(f"[recur] WARNING: no readable checkpoint of {config.name()} is left; training "
             f"it afresh")
     if state is not None:
-        if {**config.to_dict(), **state["config"]} != config.to_dict():  # older: fewer keys
+        if {**ADDED_FIELDS, **state["config"]} != config.to_dict():  # older: fields added since
             raise ValueError(f"{ckpt_path} belongs to another config; delete it or pass "
                              f"resume=False")
         net.load_state_dict(state["model"])

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from recur import losses, results, train as T
-from recur.checkpoints import load_checkpoint
-from recur.config import TrainConfig
+from recur.checkpoints import load_checkpoint, save_checkpoint
+from recur.config import ADDED_FIELDS, TrainConfig
 from recur.profiles import make_config
 
 
@@ -40,6 +40,36 @@ def test_resume_is_bitwise_exact(tmp_path):
     # a finished run is not trained again: its record comes back
     again = T.train(config, results_dir=tmp_path / "b", progress="none")
     assert again == resumed
+
+
+def test_a_checkpoint_resumes_only_its_own_config(tmp_path):
+    """A checkpoint written before the added fields existed (its config lacks them) reads as
+    their defaults and resumes; one whose config differs in any field, an added one
+    included, is refused."""
+    config = tiny()
+    T.train(config, results_dir=tmp_path, progress="none", stop_after=1)
+    path = tmp_path / "checkpoints" / f"{config.name()}.pt"
+    state = load_checkpoint(path)
+    older = {k: v for k, v in state["config"].items() if k not in ADDED_FIELDS}
+    save_checkpoint(path, dict(state, config=older))
+    assert T.train(config, results_dir=tmp_path, progress="none")["finished"]
+    path.unlink()
+    T.train(config, results_dir=tmp_path / "c", progress="none", stop_after=1)
+    path = tmp_path / "c" / "checkpoints" / f"{config.name()}.pt"
+    state = load_checkpoint(path)
+    save_checkpoint(path, dict(state, config=dict(state["config"], shared_norm=True)))
+    with pytest.raises(ValueError, match="belongs to another config"):
+        T.train(config, results_dir=tmp_path / "c", progress="none")
+    # a field missing from the checkpoint is its default, not whatever this config says
+    digits = make_config("quick", "classification", family="mlp", recurrent=False, depth=3,
+                         split_seed=3, epochs=2, milestones=(), device="cpu", precision="fp32")
+    T.train(digits, results_dir=tmp_path / "d", progress="none", stop_after=1)
+    path = tmp_path / "d" / "checkpoints" / f"{digits.name()}.pt"
+    state = load_checkpoint(path)
+    save_checkpoint(path, dict(state, config={k: v for k, v in state["config"].items()
+                                              if k != "split_seed"}))  # the fixed split's
+    with pytest.raises(ValueError, match="belongs to another config"):
+        T.train(digits, results_dir=tmp_path / "d", progress="none")
 
 
 def test_malicious_checkpoint_is_refused(tmp_path):
