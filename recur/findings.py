@@ -9,7 +9,11 @@ accuracy, in points) and its 90 % confidence interval from Student's t:
 - where every seed is scored on the same test set (the digits), that test set's binomial
   error is not in the seeds' spread: it is added once, not divided by the seeds;
 - a study run with one seed borrows the spread of per-seed gaps measured where there were
-  seeds (:func:`gap_spread`, pooled over depths), with its degrees of freedom.
+  seeds (:func:`gap_spread`, pooled over depths), with its degrees of freedom;
+- a gap whose seeds all agree (per-seed gaps within :data:`NO_SPREAD`: accuracies on a test
+  set move in steps of one image, so a few seeds can coincide) has no measured spread, not a
+  spread of zero: it takes the spread pooled over its claim's gaps, with their degrees of
+  freedom (:func:`pool_where_no_spread`).
 
 *Same* claims (two forms, or two models, reach the same accuracy) are equivalence tests
 with a margin δ declared in :data:`recur.paper.MARGINS`: **reproduced** when the interval
@@ -35,6 +39,9 @@ from recur.forms import FORMS
 
 CONFIDENCE = 0.90  # two-sided interval; each one-sided test at (1 - CONFIDENCE) / 2 = 5 %
 MAX_SEEDS = 100  # "seeds to decide" looks no further than this
+#: per-seed gaps whose spread is below this (points) agree up to the records' rounding
+#: (accuracies are kept to 0.001): no spread is measured, so none is assumed to be zero
+NO_SPREAD = 0.01
 #: ``pooled`` for one trained net scored twice on one test set: only the test set varies
 TEST_SET_ONLY = (0.0, math.inf)
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_HERE = (
@@ -54,6 +61,7 @@ class Gap:
     n: int  # seeds (pairs) behind it
     sd: float  # spread of one seed's gap (for how many seeds would decide)
     shared_var: float = 0.0  # a shared test set's variance, counted once
+    pooled_df: int = 0  # > 0: ``sd`` pooled over the claim's gaps (these seeds agreed)
 
     @property
     def half_width(self) -> float:
@@ -71,9 +79,12 @@ class Gap:
 
     def text(self, unit: str = "") -> str:
         hw = self.half_width
-        interval = (f"[{self.low:+.2f}, {self.high:+.2f}]{unit}" if math.isfinite(hw)
-                    else "no interval (one seed, no spread to borrow)")
-        return f"{self.estimate:+.2f}{unit}, {CONFIDENCE:.0%} CI {interval}, n={self.n}"
+        interval = (f"[{self.low:+.2f}, {self.high:+.2f}]{unit}" if math.isfinite(hw) else
+                    "no interval (one seed, no spread to borrow)" if self.n < 2 else
+                    "no interval (the seeds agree and no spread was measured to borrow)")
+        pooled = (f", seeds agree: spread pooled over the claim ({self.pooled_df} df)"
+                  if self.pooled_df else "")
+        return f"{self.estimate:+.2f}{unit}, {CONFIDENCE:.0%} CI {interval}, n={self.n}{pooled}"
 
 
 @dataclass(frozen=True)
@@ -140,6 +151,34 @@ def _satterthwaite(parts) -> float:
     return total ** 2 / noise if noise else math.inf
 
 
+def with_spread(g: Gap, sd: float, df: float, pooled_df: int = 0) -> Gap:
+    """``g`` with one seed's spread ``sd`` (``df`` degrees of freedom) in place of its own;
+    a shared test set's variance stays as it was."""
+    if not (math.isfinite(sd) and df > 0):
+        return Gap(g.estimate, math.inf, 0, g.n, math.nan, g.shared_var, pooled_df)
+    parts = [(sd ** 2 / g.n, df), (g.shared_var, math.inf)]
+    return Gap(g.estimate, math.sqrt(sd ** 2 / g.n + g.shared_var), _satterthwaite(parts), g.n,
+               sd, g.shared_var, pooled_df)
+
+
+def pool_where_no_spread(gaps: dict) -> dict:
+    """Gaps of one claim (accuracy points), where those whose seeds agree (a spread below
+    :data:`NO_SPREAD` from two or more seeds) take the spread pooled over all of the claim's
+    gaps measured from two or more seeds, ``sum((n - 1) sd²) / sum(n - 1)``, with
+    ``sum(n - 1)`` degrees of freedom.  A zero spread from a few seeds is a coincidence of
+    the test set's one-image steps, not a measurement: read as zero, it would give an
+    interval of zero width."""
+    own = {k: g for k, g in gaps.items() if g.n > 1 and math.isfinite(g.sd)}
+    if not any(g.sd < NO_SPREAD for g in own.values()):
+        return gaps
+    df = sum(g.n - 1 for g in own.values())
+    pooled = math.sqrt(sum((g.n - 1) * g.sd ** 2 for g in own.values()) / df)
+    if pooled < NO_SPREAD:  # every gap of the claim agrees: nothing measured to borrow
+        pooled = math.nan
+    return {k: with_spread(g, pooled, df, df) if k in own and g.sd < NO_SPREAD else g
+            for k, g in gaps.items()}
+
+
 def gap_spread(runs: pd.DataFrame, by: str = "depth", value: str = "test_acc") -> tuple:
     """The spread of one seed's recurrent-minus-feed-forward gap, pooled over the groups
     ``by`` with two or more seeds (not those where the recurrent net has one module: there
@@ -201,8 +240,9 @@ def _verdict_with(g: Gap, n: int, margin: float | None) -> str:
 def _undecided(gaps: dict, margin: float | None) -> str:
     """For the undecided groups: how many seeds would decide each, or that none would."""
     alone = [k for k, g in gaps.items() if not math.isfinite(g.sd)]
-    parts = [f"one seed, no spread to judge by at {', '.join(alone)}: two or more seeds "
-             f"needed"] if alone else []
+    parts = [f"no spread to judge by at {', '.join(alone)}: "
+             + ("two or more seeds needed" if all(gaps[k].n < 2 for k in alone) else
+                "more seeds needed")] if alone else []
     need = {k: seeds_to_decide(g, margin) for k, g in gaps.items() if k not in alone}
     some = {k: n for k, n in need.items() if n is not None}
     if some:
@@ -266,8 +306,15 @@ def forms_agree(runs: pd.DataFrame, label: str, *, margin: float,
     if not gaps:
         return Finding(claim, "curves on top of each other", "no depth with both forms",
                        NOT_HERE)
+    gaps = pool_where_no_spread(gaps)
     ours = "; ".join(f"{k}: gap {g.text()}" for k, g in gaps.items())
     verdict, why = _decide_each(gaps, margin)
+    failed = [k for k, g in gaps.items() if equivalence(g, margin) == NOT_REPRODUCED]
+    if failed and "train_acc" in runs and where == "depth":
+        fit = runs.groupby(["depth", runs.recurrent.astype(bool)]).train_acc.mean()
+        why += "; training accuracy there, with this profile's recipe: " + "; ".join(
+            f"{k}: " + ", ".join(f"{FORMS[rec]} {fit[int(k.split()[-1]), rec]:.1f}%"
+                                 for rec in (True, False)) for k in failed)
     return Finding(claim, "curves on top of each other", ours, verdict, why)
 
 
@@ -292,6 +339,7 @@ def same_shape(runs: pd.DataFrame, label: str, *, margin: float,
             df = _satterthwaite([(g.se ** 2, g.df), (extra, math.inf)])
             g = Gap(g.estimate, math.sqrt(se2), df, g.n, g.sd, extra)
         gaps[f"depth {lo} → {hi}"] = g
+    gaps = pool_where_no_spread(gaps)
     ours = "; ".join(f"{k}: {g.text()}" for k, g in gaps.items())
     verdict, why = _decide_each(gaps, margin)
     return Finding(claim, "same shape of curve", ours, verdict, why)
@@ -316,6 +364,7 @@ def rises_with_depth(runs: pd.DataFrame, label: str, *, shared_test: int | None 
         gaps[f"{form} {lo} → {hi}"] = gap(_per_seed(rows[rows.depth == hi], rec, value),
                                           _per_seed(rows[rows.depth == lo], rec, value),
                                           shared_test=shared_test)
+    gaps = pool_where_no_spread(gaps)
     ours = "; ".join(f"{k}: {g.text(' pt')}" for k, g in gaps.items())
     verdict, why = _decide_each(gaps, None)
     return Finding(f"{label}: accuracy rises with effective depth", "rises", ours or "one depth",
@@ -333,6 +382,7 @@ def higher(a: pd.DataFrame, b: pd.DataFrame, claim: str, *, paper: str, names=("
             gaps[f"{FORMS[rec]} depth {depth}"] = gap(
                 ga.groupby("seed")[value].mean(), gb.groupby("seed")[value].mean(),
                 shared_test=shared_test, pooled=pooled)
+    gaps = pool_where_no_spread(gaps)
     ours = (f"{names[0]} − {names[1]}: " + "; ".join(f"{k}: {g.text(' pt')}"
                                                       for k, g in gaps.items()))
     verdict, why = _decide_each(gaps, None)
@@ -346,6 +396,7 @@ def same_accuracy(a: pd.DataFrame, b: pd.DataFrame, claim: str, *, paper: str, m
     """Two models (over seeds, paired where the seeds match) within ``margin`` points."""
     g = gap(a.groupby("seed")[value].mean(), b.groupby("seed")[value].mean(),
             shared_test=shared_test)
+    g = pool_where_no_spread({"gap": g})["gap"]
     ours = (f"{names[0]} {a[value].mean():.2f}, {names[1]} {b[value].mean():.2f}: "
             f"gap {g.text(' pt')}")
     verdict = equivalence(g, margin)
@@ -421,7 +472,10 @@ def how_we_decide(margins: dict | None = None) -> str:
     return (f"**How we decide.** Each claim is a gap between two sets of runs, with its "
             f"{CONFIDENCE:.0%} confidence interval from Student's t: runs that share a seed "
             f"are paired (the spread of per-seed gaps, seeds − 1 degrees of freedom); where "
-            f"every seed is scored on the same test set, its binomial error is added once. "
+            f"every seed is scored on the same test set, its binomial error is added once; "
+            f"where a depth's seeds all give the same gap (within {NO_SPREAD:g} points: "
+            f"accuracies move in steps of one test image), that depth takes the spread "
+            f"pooled over the claim's depths instead of a spread of zero. "
             f"A *same* claim is **reproduced** when the interval lies inside its margin ±δ "
             f"(two one-sided tests at {(1 - CONFIDENCE) / 2:.0%}), **not reproduced** when it "
             f"lies wholly beyond ±δ, and otherwise **inconclusive**, with the seeds that would "

@@ -159,15 +159,19 @@ def test_the_mlp_at_depths_9_and_10_is_not_called_reproduced():
     assert g.low > margin  # the recurrent MLP is better at depth 9, beyond the margin
     whole = findings.forms_agree(mlp, "mlp", margin=margin)
     assert whole.verdict == NOT_REPRODUCED and "depth 9" in whole.why
+    fit = mlp[mlp.depth == 9].groupby("recurrent").train_acc.mean()  # the fit behind it
+    assert (f"depth 9: recurrent {fit[True]:.1f}%, feed-forward {fit[False]:.1f}%"
+            in whole.why)
 
 
 def test_rises_with_depth_and_higher():
-    runs = _runs([(r, d, s, 40 + d * 2 + s) for r in (False, True) for d in (8, 20)
-                  for s in range(3)])
+    # seeds differ from depth to depth (a spread of zero is not a measurement)
+    runs = _runs([(r, d, s, 40 + d * 2 + s + 0.4 * (s * d % 5)) for r in (False, True)
+                  for d in (8, 20) for s in range(3)])
     assert findings.rises_with_depth(runs, "mazes").verdict == REPRODUCED
     flat = runs.assign(test_acc=50 + runs.seed * 3.0)
     assert findings.rises_with_depth(flat, "mazes").verdict == INCONCLUSIVE
-    falls = runs.assign(test_acc=100 - runs.depth * 2 - runs.seed * 0.1)
+    falls = runs.assign(test_acc=100 - runs.depth * 2 - runs.seed * runs.depth / 40)
     assert findings.rises_with_depth(falls, "mazes").verdict == NOT_REPRODUCED
     worse = runs.assign(test_acc=runs.test_acc - 10 - runs.seed * 0.5)
     f = findings.higher(runs, worse, "small beats large", paper="lower on large",
@@ -179,7 +183,8 @@ def test_same_shape_uses_every_depth():
     """Curves that meet at both ends but zigzag in opposite directions between do not
     share their shape."""
     up_down = {8: 0, 12: 6, 16: 0, 20: 0}
-    rows = [(r, d, s, 80 + (up_down[d] if r else -up_down[d]) + 0.1 * s)
+    rows = [(r, d, s, 80 + (up_down[d] if r else -up_down[d]) + 0.1 * s
+             + (0.2 * ((s + d) % 3) if r else 0))
             for r in (False, True) for d in up_down for s in range(4)]
     f = findings.same_shape(_runs(rows), "convnet", margin=1.0)
     assert f.verdict == NOT_REPRODUCED and "8 → 12" in f.why
@@ -237,3 +242,36 @@ def test_the_papers_tables_and_margins():
              zip(t.loc[True].test_acc, t.loc[False].test_acc)]
     for name, gaps in (("forms", gaps2), ("resnet18", gaps1), ("probes", probe)):
         assert 0 < paper.MARGINS[name][0] - max(gaps) < 1, name
+
+
+def test_seeds_that_agree_borrow_the_spread_pooled_over_the_claim():
+    # notebook 02's ResNets: at one step both seeds' gaps are the same +0.28 (one test image
+    # of 360), which read as a spread of zero would give an interval of zero width
+    steps = {"7 → 11": [0.28, -0.56], "11 → 15": [0.28, 0.28], "15 → 19": [-1.11, -0.28]}
+    gaps = {k: findings.gap(pd.Series(v), pd.Series([0.0, 0.0])) for k, v in steps.items()}
+    assert gaps["11 → 15"].half_width == 0  # the degenerate interval, before the rule
+    pooled = findings.pool_where_no_spread(gaps)
+    ss = sum(((pd.Series(v) - np.mean(v)) ** 2).sum() for v in steps.values())
+    sd, df = math.sqrt(ss / 3), 3  # three steps of two seeds: 3 degrees of freedom
+    g = pooled["11 → 15"]
+    assert (g.sd, g.df, g.pooled_df) == (pytest.approx(sd), pytest.approx(df), 3)
+    half = stats.t.ppf(0.95, df) * sd / math.sqrt(2)
+    assert (g.low, g.high) == pytest.approx((0.28 - half, 0.28 + half))
+    assert findings.equivalence(g, 1.0) == INCONCLUSIVE  # not "reproduced" at zero width
+    assert "spread pooled over the claim (3 df)" in g.text()
+    assert pooled["7 → 11"] is gaps["7 → 11"] and pooled["15 → 19"] is gaps["15 → 19"]
+    # seeds agreeing everywhere: nothing measured to borrow, no interval
+    flat = findings.pool_where_no_spread({"a": findings.gap(pd.Series([1.0, 1.0]),
+                                                             pd.Series([0.0, 0.0]))})
+    assert math.isinf(flat["a"].half_width) and "no spread was measured" in flat["a"].text()
+    assert findings.equivalence(flat["a"], 5.0) == INCONCLUSIVE
+
+
+def test_same_shape_pools_a_step_whose_seeds_agree():
+    # accuracies on a 0.28-point grid: both seeds' step 1 → 2 gaps are +0.28 exactly
+    acc = {(True, 1): [90.0, 91.0], (False, 1): [90.0, 91.0], (True, 2): [92.5, 93.0],
+           (False, 2): [92.22, 92.72], (True, 3): [93.0, 94.1], (False, 3): [93.0, 93.4]}
+    runs = _runs([(rec, d, s, round(a[s], 3)) for (rec, d), a in acc.items() for s in (0, 1)])
+    f = findings.same_shape(runs, "toy", margin=1.0)
+    assert "depth 1 → 2: +0.28" in f.ours and "spread pooled over the claim (2 df)" in f.ours
+    assert "[+0.28, +0.28]" not in f.ours and f.verdict == INCONCLUSIVE
