@@ -18,7 +18,7 @@ from recur.config import TrainConfig
 from recur.data import make_data, maze_batches
 from recur.devices import use_bf16
 from recur.forms import FORMS
-from recur.models import count_parameters, head_parameters, iterates
+from recur.models import count_parameters, head_parameters, iterates, separate_statistics
 from recur.progress import interactive
 from recur import train as trainer  # trainer.train looked up per call: tests may replace it
 
@@ -86,6 +86,15 @@ def accuracy_on_test_set(config: TrainConfig, net) -> float:
     _, test = make_data(config, device)
     bf16 = use_bf16(config.precision, device)
     return trainer.evaluate(net, test, config.experiment, bf16=bf16)[-1]
+
+
+def with_separate_statistics(config: TrainConfig, net):
+    """``net`` (trained for ``config``) with each iteration's BatchNorm statistics estimated
+    afresh from the config's training images, in order and without augmentation, one
+    training batch at a time (:func:`recur.models.separate_statistics`)."""
+    train, _ = make_data(config, next(net.parameters()).device)
+    images = train.eval_view() or train
+    return separate_statistics(net, (x for x, _ in images.batches(config.batch_size)))
 
 
 # --------------------------------------------------------------------------- per iteration

@@ -1,9 +1,12 @@
 """recur.claims, recur.feature_study and the notebooks' tables: which claims each notebook
 tests, on which runs, and tables checked against direct computations."""
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy import stats
 
 from recur import claims, experiments, feature_study, findings, paper, results
 from recur.findings import INCONCLUSIVE, NOT_HERE, NOT_REPRODUCED, REPRODUCED
@@ -58,7 +61,7 @@ def test_batchnorm_claims():
                          "test_acc": [90.0, 91.0, 92.0, 97.0, 97.5, 98.0]})
     found = claims.batchnorm(runs, n_test=360, per_iteration=91.0, one_for_all=40.0, growth=3.0,
                              iterations=4, seed=0, why="narrow", reported_gap=-0.7)
-    assert [f.verdict for f in found] == [NOT_REPRODUCED, REPRODUCED, NOT_HERE]
+    assert [f.verdict for f in found] == [NOT_REPRODUCED, REPRODUCED, NOT_HERE, NOT_HERE]
     assert "±1 pt" in found[0].claim and "narrow" in found[0].why
 
 
@@ -80,6 +83,25 @@ def test_batchnorm_claims_with_a_net_trained_with_one_shared_batchnorm():
     again = claims.batchnorm(runs, n_test=360, per_iteration=91.0, one_for_all=40.0,
                              growth=3.0, iterations=4, seed=0, why="", reported_gap=-0.7)[2]
     assert again.verdict != REPRODUCED
+
+
+def test_the_statistics_claim_is_one_nets_gain_over_the_test_sets_sampling():
+    """Separate statistics re-estimated for the shared-BatchNorm net: a direction claim on
+    one net, whose interval is the two accuracies' binomial error on 360 images (a normal
+    interval: the test set's variance is known)."""
+    runs = pd.DataFrame({"family": ["resnet_bn", "resnet18"], "shared_norm": [False, False],
+                         "recurrent": [True, False], "depth": [19, 18], "seed": [0, 0],
+                         "test_acc": [91.0, 91.5]})
+    kw = dict(n_test=360, per_iteration=91.0, one_for_all=40.0, growth=3.0, iterations=4,
+              seed=0, why="", reported_gap=-0.7)
+    for one, apart, verdict in ((15.0, 95.0, REPRODUCED), (90.0, 91.0, INCONCLUSIVE),
+                                (95.0, 80.0, NOT_REPRODUCED)):
+        f = claims.batchnorm(runs, **kw, separated=(one, apart))[3]
+        se = math.sqrt(sum(a * (100 - a) / 360 for a in (one, apart)))
+        low = apart - one - stats.norm.ppf(0.95) * se
+        high = apart - one + stats.norm.ppf(0.95) * se
+        assert f.verdict == verdict and "statistics" in f.claim
+        assert f"[{low:+.2f}, {high:+.2f}] pt" in f.ours and f"{apart:.2f}%" in f.ours
 
 
 def test_feature_claims():

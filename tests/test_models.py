@@ -283,6 +283,56 @@ def test_one_shared_batchnorm_is_one_set_used_at_every_iteration():
         torch.testing.assert_close(shared(x), oracle(x), rtol=1e-12, atol=1e-12)
 
 
+def test_separate_statistics_are_each_iterations_average_batch_statistics():
+    """Oracle: the shared BatchNorm's inputs, recorded call by call in the shared net in
+    training mode (iteration by iteration, layer by layer): each iteration's new running
+    mean is the average over the batches of its inputs' channel means; the learned scale
+    and shift are the shared set's in every iteration; and on the batch it was estimated
+    from, the copy in eval mode computes what the net computes with batch statistics."""
+    from recur.models import separate_statistics
+    torch.manual_seed(0)
+    shared = build_model("resnet_bn", recurrent=True, depth=15, dataset="digits", width=4,
+                         shared_norm=True).double()
+    shared.train()
+    for _ in range(3):  # running statistics of another input distribution
+        shared(torch.randn(8, 1, 32, 32, dtype=torch.float64))
+    batches = [3 * torch.randn(6, 1, 32, 32, dtype=torch.float64) + 1 for _ in range(2)]
+    seen = []  # the shared BatchNorm layers' inputs, in call order
+    hooks = [bn.register_forward_pre_hook(lambda m, args, j=j: seen.append((j, args[0])))
+             for j, bn in enumerate(shared.blocks[0].norms[0])]
+    with torch.no_grad():
+        for x in batches:
+            shared(x)
+    for h in hooks:
+        h.remove()
+    before = {k: v.clone() for k, v in shared.state_dict().items()}
+    separate = separate_statistics(shared, batches)
+    norms, n = separate.blocks[0].norms, shared.iterations
+    assert len(norms) == n and not separate.training
+    per_batch = len(seen) // len(batches)  # n iterations x 4 layers per batch
+    for i in range(n):
+        for j in range(4):
+            calls = [seen[b * per_batch + i * 4 + j] for b in range(len(batches))]
+            assert all(layer == j for layer, _ in calls)
+            expected = torch.stack([x.mean((0, 2, 3)) for _, x in calls]).mean(0)
+            torch.testing.assert_close(norms[i][j].running_mean, expected)
+            for name in ("weight", "bias"):
+                assert torch.equal(getattr(norms[i][j], name),
+                                   getattr(shared.blocks[0].norms[0][j], name))
+    assert not torch.allclose(norms[0][0].running_var, norms[n - 1][0].running_var)
+    assert all(torch.equal(before[k], v) for k, v in shared.state_dict().items())  # untouched
+    one = separate_statistics(shared, batches[:1]).eval()
+    with torch.no_grad():
+        target = shared.train()(batches[0])
+        torch.testing.assert_close(one(batches[0]), target, rtol=1e-2, atol=1e-2)
+        assert not torch.allclose(shared.eval()(batches[0]), target, rtol=1e-2, atol=1e-2)
+    with pytest.raises(ValueError, match="at least one batch"):
+        separate_statistics(shared, [])
+    with pytest.raises(ValueError, match="resnet_bn"):
+        separate_statistics(build_model("maze", recurrent=True, depth=8, dataset="mazes",
+                                        width=4), batches)
+
+
 @pytest.mark.parametrize("iterations", [0, True, 2.0])
 def test_a_recurrent_net_refuses_a_bad_iteration_count(iterations):
     net = build_model("maze", recurrent=True, depth=12, dataset="mazes", width=4)
