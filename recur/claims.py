@@ -122,7 +122,8 @@ def features(*, reuse: pd.DataFrame, probes: pd.DataFrame, n_test: int, seed: in
     (margin ``probes``; paired by the ``seed`` column when ``probes`` has one, else all are
     seed ``seed``), same-depth nets are
     the most similar by CKA (over the seed pairings in ``cka``: pairing -> {"rec8": ...,
-    "ff4": ...}, each pairing a pair of trained nets compared with one reference net), and a
+    "ff4": ..., other nets' values}, each pairing two trained nets compared with one
+    reference net; the why names the range of every value given), and a
     filter's preferred input changes with depth in both forms: per filter, the mean
     |correlation| of its images from two starts of the optimisation (the optimisation's own
     noise) above that of its images at consecutive depths, paired by filter (a filter's
@@ -133,6 +134,7 @@ def features(*, reuse: pd.DataFrame, probes: pd.DataFrame, n_test: int, seed: in
     pooled = probes[probes.features == "pooled"].rename(columns={"module": "depth"})
     if "seed" not in pooled:
         pooled = pooled.assign(seed=seed)
+    every = [v for p in cka.values() for v in pd.Series(p, dtype=float).dropna()]
     cka_gap = findings.gap(pd.Series({p: v["rec8"] for p, v in cka.items()}),
                            pd.Series({p: v["ff4"] for p, v in cka.items()}))
     changes = {FORMS[rec]: findings.gap(
@@ -156,8 +158,8 @@ def features(*, reuse: pd.DataFrame, probes: pd.DataFrame, n_test: int, seed: in
                 f"{paper.CKA['4-layer feed-forward']} (feed-forward 4)",
                 "last module, CKA(ff8, rec8) − CKA(ff8, ff4) over the seed pairings: "
                 + cka_gap.text(), findings.direction(cka_gap),
-                f"{len(cka)} seed pairings; CKA near 1 everywhere on the digits is weak "
-                f"evidence"),
+                f"{len(cka)} seed pairings" + (f"; every CKA in them from {min(every):.2f} to "
+                                              f"{max(every):.2f}" if every else "")),
         Finding("a filter's preferred input changes with iteration (recurrent) as with depth "
                 "(feed-forward) (Figs. 7-8)", "pictures change with depth",
                 "per filter, mean |correlation| between two starts minus between consecutive "

@@ -123,6 +123,7 @@ def test_feature_claims():
     assert [f.verdict for f in found] == [INCONCLUSIVE, INCONCLUSIVE, INCONCLUSIVE,
                                           INCONCLUSIVE]  # the feed-forward starts differ too
     assert "inconclusive at feed-forward" in found[3].why and "every module" in found[1].claim
+    assert "2 seed pairings; every CKA in them from 0.95 to 0.99" in found[2].why
     assert "module 1: gap" in found[1].ours and "1 seed(s)" in found[0].why
     starts[False] = {1: [0.8, 0.9], 2: [0.85, 0.95], 4: [0.9, float("nan")]}
     again = claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka=cka,
