@@ -18,7 +18,7 @@ from recur.config import TrainConfig
 from recur.data import make_data, maze_batches
 from recur.devices import use_bf16
 from recur.forms import FORMS
-from recur.models import count_parameters, head_parameters, iterates, separate_statistics
+from recur.models import count_parameters, estimate_statistics, head_parameters, iterates
 from recur.progress import interactive
 from recur import train as trainer  # trainer.train looked up per call: tests may replace it
 
@@ -88,13 +88,14 @@ def accuracy_on_test_set(config: TrainConfig, net) -> float:
     return trainer.evaluate(net, test, config.experiment, bf16=bf16)[-1]
 
 
-def with_separate_statistics(config: TrainConfig, net):
-    """``net`` (trained for ``config``) with each iteration's BatchNorm statistics estimated
-    afresh from the config's training images, in order and without augmentation, one
-    training batch at a time (:func:`recur.models.separate_statistics`)."""
+def with_estimated_statistics(config: TrainConfig, net, *, per_iteration: bool = True):
+    """``net`` (trained for ``config``) with its BatchNorm statistics estimated afresh from
+    the config's training images, in order and without augmentation, one training batch at
+    a time; ``per_iteration``: one set per iteration (:func:`recur.models.estimate_statistics`)."""
     train, _ = make_data(config, next(net.parameters()).device)
     images = train.eval_view() or train
-    return separate_statistics(net, (x for x, _ in images.batches(config.batch_size)))
+    return estimate_statistics(net, (x for x, _ in images.batches(config.batch_size)),
+                               per_iteration=per_iteration)
 
 
 # --------------------------------------------------------------------------- per iteration

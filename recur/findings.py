@@ -12,8 +12,8 @@ accuracy, in points) and its 90 % confidence interval from Student's t:
   seeds (:func:`gap_spread`, pooled over depths), with its degrees of freedom;
 - a gap whose seeds all agree (per-seed gaps within :data:`NO_SPREAD`: accuracies on a test
   set move in steps of one image, so a few seeds can coincide) has no measured spread, not a
-  spread of zero: it takes the spread pooled over its claim's gaps, with their degrees of
-  freedom (:func:`pool_where_no_spread`).
+  spread of zero: it takes the spread pooled over its claim's other gaps, with their degrees
+  of freedom (:func:`pool_where_no_spread`).
 
 *Same* claims (two forms, or two models, reach the same accuracy) are equivalence tests
 with a margin δ declared in :data:`recur.paper.MARGINS`: **reproduced** when the interval
@@ -82,7 +82,7 @@ class Gap:
         interval = (f"[{self.low:+.2f}, {self.high:+.2f}]{unit}" if math.isfinite(hw) else
                     "no interval (one seed, no spread to borrow)" if self.n < 2 else
                     "no interval (the seeds agree and no spread was measured to borrow)")
-        pooled = (f", seeds agree: spread pooled over the claim ({self.pooled_df} df)"
+        pooled = (f", seeds agree: spread pooled over the claim's others ({self.pooled_df} df)"
                   if self.pooled_df else "")
         return f"{self.estimate:+.2f}{unit}, {CONFIDENCE:.0%} CI {interval}, n={self.n}{pooled}"
 
@@ -162,21 +162,21 @@ def with_spread(g: Gap, sd: float, df: float, pooled_df: int = 0) -> Gap:
 
 
 def pool_where_no_spread(gaps: dict) -> dict:
-    """Gaps of one claim (accuracy points), where those whose seeds agree (a spread below
-    :data:`NO_SPREAD` from two or more seeds) take the spread pooled over all of the claim's
-    gaps measured from two or more seeds, ``sum((n - 1) sd²) / sum(n - 1)``, with
-    ``sum(n - 1)`` degrees of freedom.  A zero spread from a few seeds is a coincidence of
-    the test set's one-image steps, not a measurement: read as zero, it would give an
-    interval of zero width."""
+    """Gaps of one claim (accuracy points), where those whose seeds agree (a standard
+    deviation of the per-seed gaps below :data:`NO_SPREAD`, from two or more seeds) take the
+    spread pooled over the claim's *other* gaps measured from two or more seeds,
+    ``sum((n - 1) sd²) / sum(n - 1)``, with ``sum(n - 1)`` degrees of freedom; with no other
+    gap to pool, no interval.  A zero spread from a few seeds is a coincidence of the test
+    set's one-image steps, not a measurement: read as zero it would give an interval of
+    zero width, and pooled with the others it would narrow theirs."""
     own = {k: g for k, g in gaps.items() if g.n > 1 and math.isfinite(g.sd)}
-    if not any(g.sd < NO_SPREAD for g in own.values()):
+    agree = {k for k, g in own.items() if g.sd < NO_SPREAD}
+    if not agree:
         return gaps
-    df = sum(g.n - 1 for g in own.values())
-    pooled = math.sqrt(sum((g.n - 1) * g.sd ** 2 for g in own.values()) / df)
-    if pooled < NO_SPREAD:  # every gap of the claim agrees: nothing measured to borrow
-        pooled = math.nan
-    return {k: with_spread(g, pooled, df, df) if k in own and g.sd < NO_SPREAD else g
-            for k, g in gaps.items()}
+    others = [g for k, g in own.items() if k not in agree]
+    df = sum(g.n - 1 for g in others)
+    pooled = math.sqrt(sum((g.n - 1) * g.sd ** 2 for g in others) / df) if df else math.nan
+    return {k: with_spread(g, pooled, df, df) if k in agree else g for k, g in gaps.items()}
 
 
 def gap_spread(runs: pd.DataFrame, by: str = "depth", value: str = "test_acc") -> tuple:
@@ -473,9 +473,10 @@ def how_we_decide(margins: dict | None = None) -> str:
             f"{CONFIDENCE:.0%} confidence interval from Student's t: runs that share a seed "
             f"are paired (the spread of per-seed gaps, seeds − 1 degrees of freedom); where "
             f"every seed is scored on the same test set, its binomial error is added once; "
-            f"where a depth's seeds all give the same gap (within {NO_SPREAD:g} points: "
-            f"accuracies move in steps of one test image), that depth takes the spread "
-            f"pooled over the claim's depths instead of a spread of zero. "
+            f"where the seeds of one comparison all give the same gap (a standard deviation "
+            f"below {NO_SPREAD:g} points: accuracies move in steps of one test image), it "
+            f"takes the spread pooled over the claim's other comparisons, with their degrees "
+            f"of freedom, instead of a spread of zero (no interval if there are none). "
             f"A *same* claim is **reproduced** when the interval lies inside its margin ±δ "
             f"(two one-sided tests at {(1 - CONFIDENCE) / 2:.0%}), **not reproduced** when it "
             f"lies wholly beyond ±δ, and otherwise **inconclusive**, with the seeds that would "

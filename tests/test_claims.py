@@ -86,9 +86,9 @@ def test_batchnorm_claims_with_a_net_trained_with_one_shared_batchnorm():
 
 
 def test_the_statistics_claim_is_one_nets_gain_over_the_test_sets_sampling():
-    """Separate statistics re-estimated for the shared-BatchNorm net: a direction claim on
-    one net, whose interval is the two accuracies' binomial error on 360 images (a normal
-    interval: the test set's variance is known)."""
+    """Separate statistics for the shared-BatchNorm net, against one set estimated the same
+    way (not against the net as trained): a direction claim on one net, whose interval is
+    the two accuracies' binomial error on 360 images (normal: the variance is known)."""
     runs = pd.DataFrame({"family": ["resnet_bn", "resnet18"], "shared_norm": [False, False],
                          "recurrent": [True, False], "depth": [19, 18], "seed": [0, 0],
                          "test_acc": [91.0, 91.5]})
@@ -96,12 +96,15 @@ def test_the_statistics_claim_is_one_nets_gain_over_the_test_sets_sampling():
               seed=0, why="", reported_gap=-0.7)
     for one, apart, verdict in ((15.0, 95.0, REPRODUCED), (90.0, 91.0, INCONCLUSIVE),
                                 (95.0, 80.0, NOT_REPRODUCED)):
-        f = claims.batchnorm(runs, **kw, separated=(one, apart))[3]
+        stats_ = {"as trained": 10.0, "one set": one, "per iteration": apart}
+        f = claims.batchnorm(runs, **kw, statistics=stats_)[3]
         se = math.sqrt(sum(a * (100 - a) / 360 for a in (one, apart)))
         low = apart - one - stats.norm.ppf(0.95) * se
         high = apart - one + stats.norm.ppf(0.95) * se
-        assert f.verdict == verdict and "statistics" in f.claim
+        assert f.verdict == verdict and "separate statistics" in f.claim
         assert f"[{low:+.2f}, {high:+.2f}] pt" in f.ours and f"{apart:.2f}%" in f.ours
+        assert "10.00% as trained" in f.ours
+    assert claims.batchnorm(runs, **kw)[3].verdict == NOT_HERE
 
 
 def test_feature_claims():
@@ -123,7 +126,8 @@ def test_feature_claims():
     assert [f.verdict for f in found] == [INCONCLUSIVE, INCONCLUSIVE, INCONCLUSIVE,
                                           INCONCLUSIVE]  # the feed-forward starts differ too
     assert "inconclusive at feed-forward" in found[3].why and "every module" in found[1].claim
-    assert "2 seed pairings; every CKA in them from 0.95 to 0.99" in found[2].why
+    assert ("2 seed pairings, recurrent 8 above feed-forward 4 in 2 of them; every CKA in them "
+            "from 0.95 to 0.99") in found[2].why
     assert "module 1: gap" in found[1].ours and "1 seed(s)" in found[0].why
     starts[False] = {1: [0.8, 0.9], 2: [0.85, 0.95], 4: [0.9, float("nan")]}
     again = claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka=cka,

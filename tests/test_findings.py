@@ -251,14 +251,15 @@ def test_seeds_that_agree_borrow_the_spread_pooled_over_the_claim():
     gaps = {k: findings.gap(pd.Series(v), pd.Series([0.0, 0.0])) for k, v in steps.items()}
     assert gaps["11 → 15"].half_width == 0  # the degenerate interval, before the rule
     pooled = findings.pool_where_no_spread(gaps)
-    ss = sum(((pd.Series(v) - np.mean(v)) ** 2).sum() for v in steps.values())
-    sd, df = math.sqrt(ss / 3), 3  # three steps of two seeds: 3 degrees of freedom
+    others = [v for k, v in steps.items() if k != "11 → 15"]  # not the zero: no measurement
+    ss = sum(((pd.Series(v) - np.mean(v)) ** 2).sum() for v in others)
+    sd, df = math.sqrt(ss / 2), 2  # two other steps of two seeds: 2 degrees of freedom
     g = pooled["11 → 15"]
-    assert (g.sd, g.df, g.pooled_df) == (pytest.approx(sd), pytest.approx(df), 3)
+    assert (g.sd, g.df, g.pooled_df) == (pytest.approx(sd), pytest.approx(df), 2)
     half = stats.t.ppf(0.95, df) * sd / math.sqrt(2)
     assert (g.low, g.high) == pytest.approx((0.28 - half, 0.28 + half))
     assert findings.equivalence(g, 1.0) == INCONCLUSIVE  # not "reproduced" at zero width
-    assert "spread pooled over the claim (3 df)" in g.text()
+    assert "spread pooled over the claim's others (2 df)" in g.text()
     assert pooled["7 → 11"] is gaps["7 → 11"] and pooled["15 → 19"] is gaps["15 → 19"]
     # seeds agreeing everywhere: nothing measured to borrow, no interval
     flat = findings.pool_where_no_spread({"a": findings.gap(pd.Series([1.0, 1.0]),
@@ -273,5 +274,5 @@ def test_same_shape_pools_a_step_whose_seeds_agree():
            (False, 2): [92.22, 92.72], (True, 3): [93.0, 94.1], (False, 3): [93.0, 93.4]}
     runs = _runs([(rec, d, s, round(a[s], 3)) for (rec, d), a in acc.items() for s in (0, 1)])
     f = findings.same_shape(runs, "toy", margin=1.0)
-    assert "depth 1 → 2: +0.28" in f.ours and "spread pooled over the claim (2 df)" in f.ours
+    assert "depth 1 → 2: +0.28" in f.ours and "pooled over the claim's others (1 df)" in f.ours
     assert "[+0.28, +0.28]" not in f.ours and f.verdict == INCONCLUSIVE

@@ -283,13 +283,14 @@ def test_one_shared_batchnorm_is_one_set_used_at_every_iteration():
         torch.testing.assert_close(shared(x), oracle(x), rtol=1e-12, atol=1e-12)
 
 
-def test_separate_statistics_are_each_iterations_average_batch_statistics():
+def test_estimated_statistics_are_the_average_batch_statistics_per_iteration_or_shared():
     """Oracle: the shared BatchNorm's inputs, recorded call by call in the shared net in
     training mode (iteration by iteration, layer by layer): each iteration's new running
     mean is the average over the batches of its inputs' channel means; the learned scale
     and shift are the shared set's in every iteration; and on the batch it was estimated
-    from, the copy in eval mode computes what the net computes with batch statistics."""
-    from recur.models import separate_statistics
+    from, the copy in eval mode computes what the net computes with batch statistics.
+    Without ``per_iteration`` the one set's mean is the average over every call."""
+    from recur.models import estimate_statistics
     torch.manual_seed(0)
     shared = build_model("resnet_bn", recurrent=True, depth=15, dataset="digits", width=4,
                          shared_norm=True).double()
@@ -306,7 +307,7 @@ def test_separate_statistics_are_each_iterations_average_batch_statistics():
     for h in hooks:
         h.remove()
     before = {k: v.clone() for k, v in shared.state_dict().items()}
-    separate = separate_statistics(shared, batches)
+    separate = estimate_statistics(shared, batches)
     norms, n = separate.blocks[0].norms, shared.iterations
     assert len(norms) == n and not separate.training
     per_batch = len(seen) // len(batches)  # n iterations x 4 layers per batch
@@ -321,15 +322,20 @@ def test_separate_statistics_are_each_iterations_average_batch_statistics():
                                    getattr(shared.blocks[0].norms[0][j], name))
     assert not torch.allclose(norms[0][0].running_var, norms[n - 1][0].running_var)
     assert all(torch.equal(before[k], v) for k, v in shared.state_dict().items())  # untouched
-    one = separate_statistics(shared, batches[:1]).eval()
+    one = estimate_statistics(shared, batches[:1]).eval()
     with torch.no_grad():
         target = shared.train()(batches[0])
         torch.testing.assert_close(one(batches[0]), target, rtol=1e-2, atol=1e-2)
         assert not torch.allclose(shared.eval()(batches[0]), target, rtol=1e-2, atol=1e-2)
+    together = estimate_statistics(shared, batches, per_iteration=False)
+    assert len(together.blocks[0].norms) == 1
+    for j in range(4):
+        expected = torch.stack([x.mean((0, 2, 3)) for layer, x in seen if layer == j]).mean(0)
+        torch.testing.assert_close(together.blocks[0].norms[0][j].running_mean, expected)
     with pytest.raises(ValueError, match="at least one batch"):
-        separate_statistics(shared, [])
+        estimate_statistics(shared, [])
     with pytest.raises(ValueError, match="resnet_bn"):
-        separate_statistics(build_model("maze", recurrent=True, depth=8, dataset="mazes",
+        estimate_statistics(build_model("maze", recurrent=True, depth=8, dataset="mazes",
                                         width=4), batches)
 
 

@@ -156,27 +156,28 @@ def share_norms(net: DepthNet, iteration: int = 1) -> DepthNet:
     return clone
 
 
-def separate_statistics(net: DepthNet, batches) -> DepthNet:
-    """A copy of a recurrent BatchNorm net with one BatchNorm set per iteration, each with
-    running statistics estimated afresh from what reaches that iteration when ``batches``
-    (input tensors) pass through the net; the other BatchNorms' statistics are estimated
-    afresh too.  A net trained with one shared set gets a copy of it for every iteration:
-    its learned scale and shift stay shared in value, only the statistics become separate
-    (paper 3.1, "separate batch normalization statistics for each recurrence").
+def estimate_statistics(net: DepthNet, batches, *, per_iteration: bool = True) -> DepthNet:
+    """A copy of a recurrent BatchNorm net whose BatchNorms' running statistics are all
+    estimated afresh from what reaches them when ``batches`` (input tensors) pass through
+    the net.  ``per_iteration``: first give every iteration a BatchNorm set of its own (a
+    net trained with one shared set gets a copy of it for every iteration: its learned
+    scale and shift stay shared in value, only the statistics become separate; paper 3.1,
+    "separate batch normalization statistics for each recurrence"); otherwise the net's
+    sets stay as they are (one shared set then averages over every iteration).
 
-    Each statistic is the equal-weight average of its per-batch values (BatchNorm with
+    Each statistic is the equal-weight average of its per-call values (BatchNorm with
     ``momentum=None``), computed with the batch's own statistics at every layer, as in
     training; the copy is returned in eval mode."""
     norms = _iteration_norms(net)
     clone = copy.deepcopy(net)
-    if len(norms) < net.iterations:  # one shared set (or fewer than the iterations run)
+    if per_iteration and len(norms) < net.iterations:
         clone.blocks[0].norms = nn.ModuleList(copy.deepcopy(norms[min(i, len(norms) - 1)])
                                               for i in range(net.iterations))
     bns = [m for m in clone.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     momenta = [bn.momentum for bn in bns]
     for bn in bns:
         bn.reset_running_stats()
-        bn.momentum = None  # a cumulative average over the batches
+        bn.momentum = None  # a cumulative average over the calls
     clone.train()
     seen = 0
     with torch.no_grad():
@@ -184,7 +185,7 @@ def separate_statistics(net: DepthNet, batches) -> DepthNet:
             clone(x)
             seen += 1
     if not seen:
-        raise ValueError("separate_statistics needs at least one batch of inputs")
+        raise ValueError("estimate_statistics needs at least one batch of inputs")
     for bn, momentum in zip(bns, momenta):
         bn.momentum = momentum
     return clone.eval()
