@@ -28,6 +28,7 @@ are listed apart (:class:`Fact`, :func:`construction_report`).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -129,11 +130,7 @@ def gap(a: pd.Series, b: pd.Series, *, shared_test: int | None = None,
         n = len(d)
         sd, df = (pooled if pooled is not None else
                   (float(d.std(ddof=1)) if n > 1 else math.nan, n - 1))
-        if not math.isfinite(sd):
-            return Gap(float(d.mean()), math.inf, 0, n, sd, shared)
-        parts = [(sd ** 2 / n, df), (shared, math.inf)]
-        return Gap(float(d.mean()), math.sqrt(sd ** 2 / n + shared), _satterthwaite(parts), n,
-                   sd, shared)
+        return with_spread(Gap(float(d.mean()), math.inf, 0, n, sd, shared), sd, df)
     if len(a) < 2 or len(b) < 2:
         return Gap(float(a.mean() - b.mean()), math.inf, 0, min(len(a), len(b)), math.nan, shared)
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
@@ -231,9 +228,7 @@ def seeds_to_decide(g: Gap, margin: float | None = None) -> int | None:
 
 def _verdict_with(g: Gap, n: int, margin: float | None) -> str:
     """The verdict ``n`` seeds would give at the observed gap and per-seed spread."""
-    trial = Gap(g.estimate, math.sqrt(g.sd ** 2 / n + g.shared_var),
-                _satterthwaite([(g.sd ** 2 / n, n - 1), (g.shared_var, math.inf)]), n, g.sd,
-                g.shared_var)
+    trial = with_spread(dataclasses.replace(g, n=n), g.sd, n - 1)
     return equivalence(trial, margin) if margin is not None else direction(trial)
 
 
@@ -299,10 +294,13 @@ def forms_agree(runs: pd.DataFrame, label: str, *, margin: float,
                                       f"(±{margin:g} pt)")
     one = runs.recurrent.astype(bool) & (runs.get("iterations") == 1)
     same_net = sorted(set(runs.loc[one, "depth"]))
-    gaps = {f"{where} {d}": gap(_per_seed(g, True, value), _per_seed(g, False, value),
-                              shared_test=shared_test, pooled=pooled)
-            for d, g in runs[~runs.depth.isin(same_net)].groupby("depth")
-            if g.recurrent.astype(bool).nunique() == 2}
+    depth_of = {}  # the text's group name -> its depth
+    gaps = {}
+    for d, g in runs[~runs.depth.isin(same_net)].groupby("depth"):
+        if g.recurrent.astype(bool).nunique() == 2:
+            depth_of[f"{where} {d}"] = d
+            gaps[f"{where} {d}"] = gap(_per_seed(g, True, value), _per_seed(g, False, value),
+                                       shared_test=shared_test, pooled=pooled)
     if not gaps:
         return Finding(claim, "curves on top of each other", "no depth with both forms",
                        NOT_HERE)
@@ -313,7 +311,7 @@ def forms_agree(runs: pd.DataFrame, label: str, *, margin: float,
     if failed and "train_acc" in runs and where == "depth":
         fit = runs.groupby(["depth", runs.recurrent.astype(bool)]).train_acc.mean()
         why += "; training accuracy there, with this profile's recipe: " + "; ".join(
-            f"{k}: " + ", ".join(f"{FORMS[rec]} {fit[int(k.split()[-1]), rec]:.1f}%"
+            f"{k}: " + ", ".join(f"{FORMS[rec]} {fit[depth_of[k], rec]:.1f}%"
                                  for rec in (True, False)) for k in failed)
     return Finding(claim, "curves on top of each other", ours, verdict, why)
 
