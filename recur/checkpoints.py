@@ -6,6 +6,8 @@
 * :func:`load_latest` resumes from the newest checkpoint that reads back whole; one that
   does not is reported by path and moved aside as ``<name>.corrupt``, never deleted.
 * :class:`RunLock`: one process per run; a lock whose owner died is detected as stale.
+* :func:`finished_record` and :func:`kept`: what a run finds on disk before it trains and
+  leaves behind if it stops.
 """
 from __future__ import annotations
 
@@ -24,8 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from recur import results
+from recur.config import ADDED_FIELDS
 from recur.storage import DamagedFile, StorageError, atomic_write, create_exclusive, quarantine
-from recur.storage import reason, set_aside
+from recur.storage import reason, set_aside, warn
 
 #: 2: with a content checksum.  Format 1 (no checksum) is still read.
 CHECKPOINT_FORMAT = 2
@@ -122,6 +126,43 @@ def load_latest(path, log=print) -> dict | None:
         except CorruptCheckpoint as err:
             log(f"[recur] WARNING: {err}; {set_aside(candidate)}")
     return None
+
+
+def resume_state(path: Path, config, log=print) -> dict | None:
+    """The newest whole checkpoint of ``config``'s run at ``path``, or None (train afresh,
+    with a warning when only damaged ones were left); one of another config is an error."""
+    state = load_latest(path, log)
+    if state is None and path.with_name(path.name + ".corrupt").exists():
+        log(f"[recur] WARNING: no readable checkpoint of {config.name()} is left; training "
+            f"it afresh")
+    if state is not None:
+        if {**ADDED_FIELDS, **state["config"]} != config.to_dict():  # older: fields added since
+            raise ValueError(f"{path} belongs to another config; delete it or pass "
+                             f"resume=False")
+    return state
+
+
+def kept(path: Path, saved_epoch: int) -> str:
+    """What a run whose newest checkpoint (``path``) is from ``saved_epoch`` (0: none yet)
+    leaves to resume from if it stops now."""
+    if saved_epoch == 0:
+        return "no checkpoint yet"
+    where = path if path.is_file() else previous(path)
+    return f"the checkpoint after epoch {saved_epoch} ({where})"
+
+
+def finished_record(record_path: Path, ckpt_path: Path) -> dict | None:
+    """The run's record if it finished and the record reads back whole; a damaged one is
+    reported and moved aside, and the run is then evaluated again (or trained)."""
+    if not record_path.exists():
+        return None
+    try:
+        return results.read_record(record_path)
+    except DamagedFile as err:
+        then = ("re-evaluating the run from its last checkpoint" if ckpt_path.exists() or
+                previous(ckpt_path).exists() else "no checkpoint is left: training the run again")
+        warn(f"{err}; {set_aside(record_path)}; {then}")
+        return None
 
 
 # --------------------------------------------------------------------------- RNG state

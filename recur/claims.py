@@ -10,11 +10,15 @@ import dataclasses
 
 import pandas as pd
 
-from recur import findings, paper
-from recur.findings import Finding
+from recur import findings, paper, verdicts
+from recur.findings import Fact, Finding
 from recur.forms import FORMS
 
 FORMS_MARGIN = paper.MARGINS["forms"][0]
+ONE_NET = "one net: the interval covers the test set's sampling only"
+#: The nets a CKA pairing compares with its reference (an 8-layer feed-forward net), named as
+#: the paper's numbers are (:data:`recur.paper.CKA`): the same depth recurrent, and shallower.
+SAME_DEPTH, SHALLOWER = paper.CKA
 
 
 def classification(runs: pd.DataFrame, dataset: str, n_test: int | None) -> list[Finding]:
@@ -23,9 +27,35 @@ def classification(runs: pd.DataFrame, dataset: str, n_test: int | None) -> list
     counted once; None where each seed drew its own train/test split (both forms of a seed
     sharing it), so that the test sampling is part of the per-seed gaps' spread."""
     return [claim for family, mine in runs.groupby("family", sort=False) for claim in (
-        findings.forms_agree(mine, f"{family} on {dataset}", margin=FORMS_MARGIN,
+        verdicts.forms_agree(mine, f"{family} on {dataset}", margin=FORMS_MARGIN,
                              shared_test=n_test),
-        findings.same_shape(mine, family, margin=FORMS_MARGIN, shared_test=n_test))]
+        verdicts.same_shape(mine, family, margin=FORMS_MARGIN, shared_test=n_test))]
+
+
+def fewer_parameters(counts: pd.DataFrame) -> list[Fact]:
+    """Per family of ``counts`` (:func:`recur.experiments.parameter_counts`), in its order:
+    the recurrent form has fewer parameters than the feed-forward one past the shallowest
+    depth (a fact by construction)."""
+    return [verdicts.fewer_parameters(counts[counts.family == f], f)
+            for f in counts.family.unique()]
+
+
+def maze_data(table: pd.DataFrame, repeats: dict) -> list[Fact]:
+    """Notebook 01's facts about its maze sets, by construction: ``table`` is one row per
+    size (:func:`recur.mazes.split_summary`), ``repeats`` cells -> % of 50,000 generated
+    mazes that repeat an earlier one."""
+    means, overlap = table["mean path"].astype(float), int(table["train/test overlap"].sum())
+    return [
+        Fact("every maze is a perfect maze; the label is its unique path",
+             f"all {int(table[['train', 'test']].to_numpy().sum()):,} mazes pass "
+             f"recur.mazes.check", True),
+        Fact("fewer than 0.5% duplicates within a training set of 50,000 (4.1)",
+             ", ".join(f"{c}x{c}: {r:.2f}%" for c, r in repeats.items()),
+             max(repeats.values()) < 0.5),
+        Fact("train and test sets do not overlap", f"{overlap} shared mazes", overlap == 0),
+        Fact("larger mazes have longer optimal paths (Fig. 4)",
+             " < ".join(f"{m:.1f}" for m in means) + " moves on average",
+             bool(means.is_monotonic_increasing))]
 
 
 def mazes(runs: pd.DataFrame, *, maze_size: str, span: int, by_size: pd.DataFrame | None = None,
@@ -35,9 +65,9 @@ def mazes(runs: pd.DataFrame, *, maze_size: str, span: int, by_size: pd.DataFram
     sweep's spread of per-seed gaps): larger mazes are harder, the forms agree on other
     sizes and dilated, dilated filters solve more."""
     pooled = findings.gap_spread(runs)
-    found = [findings.rises_with_depth(runs, f"{maze_size} mazes"),
-             findings.forms_agree(runs, f"{maze_size} mazes", margin=FORMS_MARGIN)]
-    past = findings.rises_with_depth(runs[runs.depth >= span], "past the depth whose field "
+    found = [verdicts.rises_with_depth(runs, f"{maze_size} mazes"),
+             verdicts.forms_agree(runs, f"{maze_size} mazes", margin=FORMS_MARGIN)]
+    past = verdicts.rises_with_depth(runs[runs.depth >= span], "past the depth whose field "
                                                                f"spans the maze ({span}; 4.3)")
     if span <= runs.depth.min():  # every depth trained: the same comparison as the first row
         past = dataclasses.replace(past, why="every depth here is past it: the same runs as "
@@ -45,18 +75,18 @@ def mazes(runs: pd.DataFrame, *, maze_size: str, span: int, by_size: pd.DataFram
     found.append(past)
     sizes = set(by_size.maze_size) if by_size is not None and len(by_size) else set()
     if {"small", "large"} <= sizes:
-        found.append(findings.higher(
+        found.append(verdicts.higher(
             by_size[by_size.maze_size == "small"], by_size[by_size.maze_size == "large"],
             "larger mazes are harder (Fig. 5)", paper="lower on larger mazes",
             names=("small", "large"), pooled=pooled))
-    found += [findings.forms_agree(by_size[by_size.maze_size == s], f"{s} mazes, one seed",
+    found += [verdicts.forms_agree(by_size[by_size.maze_size == s], f"{s} mazes, one seed",
                                    margin=FORMS_MARGIN, pooled=pooled)
               for s in sorted(sizes - {maze_size})]
     if dilated is not None and len(dilated) and plain is not None and len(plain):
-        agree = findings.forms_agree(dilated, "dilated, small mazes, one seed",
+        agree = verdicts.forms_agree(dilated, "dilated, small mazes, one seed",
                                      margin=FORMS_MARGIN, pooled=pooled)
-        undilated = findings.forms_agree(plain, "", margin=FORMS_MARGIN, pooled=pooled)
-        found += [findings.higher(dilated, plain, "dilated filters solve more mazes (Table 2)",
+        undilated = verdicts.forms_agree(plain, "", margin=FORMS_MARGIN, pooled=pooled)
+        found += [verdicts.higher(dilated, plain, "dilated filters solve more mazes (Table 2)",
                                   paper="better at every depth (Table 2 vs Fig. 5)",
                                   names=("dilated", "undilated"), pooled=pooled),
                   dataclasses.replace(agree, why="; ".join(x for x in (
@@ -82,12 +112,10 @@ def batchnorm(runs: pd.DataFrame, *, n_test: int, per_iteration: float, one_for_
     ours, one_set = runs[(runs.family == "resnet_bn") & ~shared], runs[shared]
     drop = findings.gap(pd.Series([per_iteration]), pd.Series([one_for_all]),
                         shared_test=n_test, pooled=findings.TEST_SET_ONLY)
-    one_net = "one net: the interval covers the test set's sampling only"
     needs = ("one BatchNorm per iteration works, one shared BatchNorm (scored with its one set "
              "of running statistics) does not (3.1)")
-    title = f"separate statistics restore the net trained with one shared BatchNorm (seed {seed})"
     found = [
-        findings.same_accuracy(
+        verdicts.same_accuracy(
             ours, runs[runs.family == "resnet18"],
             "recurrent BN ResNet ≈ ResNet-18 in accuracy", margin=paper.MARGINS["resnet18"][0],
             paper=f"gap {reported_gap:+.2f} points", names=("ours", "ResNet-18"),
@@ -95,28 +123,46 @@ def batchnorm(runs: pd.DataFrame, *, n_test: int, per_iteration: float, one_for_
         Finding("BatchNorm statistics differ by iteration (3.1)", "one BatchNorm per iteration",
                 f"running variance changes by up to {growth:.1f}x over {iterations} iterations; "
                 f"iteration 1's statistics everywhere: {drop.text(' pt')} lost (seed {seed})",
-                findings.direction(drop), one_net),
-        findings.higher(ours, one_set, needs, paper="a distinct BatchNorm for each iteration",
+                findings.direction(drop), ONE_NET),
+        verdicts.higher(ours, one_set, needs, paper="a distinct BatchNorm for each iteration",
                         names=("one BatchNorm per iteration", "one shared, trained so"),
                         shared_test=n_test) if len(one_set) else
         Finding(needs, "needed", "not trained here", findings.NOT_HERE,
                 "needs a net trained with one shared BatchNorm beside it")]
+    return found + [_separate_statistics(statistics, seed=seed, n_test=n_test)]
+
+
+def parameter_ratio(sizes: pd.DataFrame) -> Fact:
+    """Notebook 04's fact by construction: ours (first row of ``sizes``,
+    :func:`recur.experiments.model_sizes`) against ResNet-18 (second row), parameters at the
+    paper's widths beside the paper's ratio (Table 1), and at the trained widths."""
+    paper_width, trained = sizes["paper width"], sizes["trained width"]
+    return verdicts.parameter_ratio(
+        int(paper_width.iloc[0]), int(paper_width.iloc[1]),
+        paper.TABLE1_PARAMETERS["ours"] / paper.TABLE1_PARAMETERS["resnet18"],
+        trained=trained.iloc[0] / trained.iloc[1])
+
+
+def _separate_statistics(statistics: dict | None, *, seed: int, n_test: int) -> Finding:
+    """The claim of 3.1's title, on one net trained with one shared BatchNorm
+    (:func:`batchnorm`'s ``statistics``)."""
+    title = f"separate statistics restore the net trained with one shared BatchNorm (seed {seed})"
     section = "3.1's title: separate statistics for each recurrence"
     if statistics is None:
-        return found + [Finding(title, section, "not measured here", findings.NOT_HERE,
-                                "needs a net trained with one shared BatchNorm")]
+        return Finding(title, section, "not measured here", findings.NOT_HERE,
+                       "needs a net trained with one shared BatchNorm")
     gain = findings.gap(pd.Series([statistics["per iteration"]]),
                         pd.Series([statistics["one set"]]), shared_test=n_test,
                         pooled=findings.TEST_SET_ONLY)
-    return found + [Finding(
+    return Finding(
         title, section,
         f"test accuracy {statistics['as trained']:.2f}% as trained; with its statistics "
         f"estimated afresh on its training images, {statistics['one set']:.2f}% as one set for "
         f"every iteration and {statistics['per iteration']:.2f}% as one set per iteration (its "
         f"learned scale and shift still shared); per iteration − one set: {gain.text(' pt')}",
         findings.direction(gain),
-        f"{one_net}; that the learned scale and shift can stay shared is this run's finding, "
-        f"beyond the paper's text (a distinct BatchNorm layer per iteration)")]
+        f"{ONE_NET}; that the learned scale and shift can stay shared is this run's finding, "
+        f"beyond the paper's text (a distinct BatchNorm layer per iteration)")
 
 
 def features(*, reuse: pd.DataFrame, probes: pd.DataFrame, n_test: int, seed: int,
@@ -125,30 +171,13 @@ def features(*, reuse: pd.DataFrame, probes: pd.DataFrame, n_test: int, seed: in
     mean reuse ratio of the trained net and of an untrained one drawn from that seed, columns
     seed, trained, untrained; paired by seed), probes of the two forms agree per module
     (margin ``probes``; paired by the ``seed`` column when ``probes`` has one, else all are
-    seed ``seed``), same-depth nets are
-    the most similar by CKA (over the seed pairings in ``cka``: pairing -> {"rec8": ...,
-    "ff4": ..., other nets' values}, each pairing two trained nets compared with one
-    reference net; the why names the range of every value given), and a
-    filter's preferred input changes with depth in both forms: per filter, the mean
-    |correlation| of its images from two starts of the optimisation (the optimisation's own
-    noise) above that of its images at consecutive depths, paired by filter (a filter's
-    pictures are not independent of each other, the filters are).
-    ``pictures``: (recurrent, filter) -> :func:`recur.feature_study.filter_pictures`."""
+    seed ``seed``), same-depth nets are the most similar by CKA (:func:`_cka`) and a
+    filter's preferred input changes with depth in both forms (:func:`_pictures`)."""
     by_seed = reuse.set_index("seed")
     reuse_gap = findings.gap(by_seed.trained, by_seed.untrained)
     pooled = probes[probes.features == "pooled"].rename(columns={"module": "depth"})
     if "seed" not in pooled:
         pooled = pooled.assign(seed=seed)
-    every = [v for p in cka.values() for v in pd.Series(p, dtype=float).dropna()]
-    above = sum(v["rec8"] > v["ff4"] for v in cka.values())
-    cka_gap = findings.gap(pd.Series({p: v["rec8"] for p, v in cka.items()}),
-                           pd.Series({p: v["ff4"] for p, v in cka.items()}))
-    changes = {FORMS[rec]: findings.gap(
-        _per_filter({f: p["starts"] for (r, f), p in pictures.items() if r == rec}),
-        _per_filter({f: p["depths"] for (r, f), p in pictures.items() if r == rec}))
-        for rec in sorted({r for r, _ in pictures})}
-    verdicts = {form: findings.direction(g) for form, g in changes.items()}
-    verdict, why = findings.combine(verdicts)
     return [
         Finding("recurrent nets reuse their filters across iterations (Fig. 6)",
                 "most ratios well above 0; an untrained net as control (Fig. 9)",
@@ -156,24 +185,49 @@ def features(*, reuse: pd.DataFrame, probes: pd.DataFrame, n_test: int, seed: in
                 f"{by_seed.untrained.mean():.2f} untrained; trained − untrained "
                 + reuse_gap.text(), findings.direction(reuse_gap),
                 f"{len(by_seed)} seed(s), each a trained net and an untrained one"),
-        findings.forms_agree(pooled, "pooled linear probes (Table 6)",
+        verdicts.forms_agree(pooled, "pooled linear probes (Table 6)",
                              margin=paper.MARGINS["probes"][0], shared_test=n_test,
                              where="module"),
-        Finding("same-depth nets are the most similar by CKA (5.1)",
-                f"{paper.CKA['same depth, recurrent']} (recurrent 8) > "
-                f"{paper.CKA['4-layer feed-forward']} (feed-forward 4)",
-                "last module, CKA(ff8, rec8) − CKA(ff8, ff4) over the seed pairings: "
-                + cka_gap.text(), findings.direction(cka_gap),
-                f"{len(cka)} seed pairings, recurrent 8 above feed-forward 4 in {above} of them"
-                + (f"; every CKA in them from {min(every):.2f} to {max(every):.2f}"
-                   if every else "")),
-        Finding("a filter's preferred input changes with iteration (recurrent) as with depth "
-                "(feed-forward) (Figs. 7-8)", "pictures change with depth",
-                "per filter, mean |correlation| between two starts minus between consecutive "
-                "depths: " + "; ".join(f"{form} {g.text()} filters"
-                                       for form, g in changes.items()),
-                verdict, why + ("; more filters would decide it" if verdict ==
-                                findings.INCONCLUSIVE else ""))]
+        _cka(cka), _pictures(pictures)]
+
+
+def _cka(cka: dict) -> Finding:
+    """Same-depth nets are the most similar by CKA, over the seed pairings in ``cka``:
+    pairing -> {:data:`SAME_DEPTH`: CKA, :data:`SHALLOWER`: CKA, other nets' CKA}, each
+    pairing two trained nets compared with one reference net (an 8-layer feed-forward
+    one); the why names the range of every value given."""
+    every = [v for p in cka.values() for v in pd.Series(p, dtype=float).dropna()]
+    above = sum(v[SAME_DEPTH] > v[SHALLOWER] for v in cka.values())
+    gap = findings.gap(pd.Series({p: v[SAME_DEPTH] for p, v in cka.items()}),
+                       pd.Series({p: v[SHALLOWER] for p, v in cka.items()}))
+    return Finding(
+        "same-depth nets are the most similar by CKA (5.1)",
+        f"{paper.CKA[SAME_DEPTH]} (recurrent 8) > {paper.CKA[SHALLOWER]} (feed-forward 4)",
+        "last module, CKA with feed-forward 8: recurrent 8 − feed-forward 4 over the seed "
+        "pairings: " + gap.text(),
+        findings.direction(gap),
+        f"{len(cka)} seed pairings, recurrent 8 above feed-forward 4 in {above} of them"
+        + (f"; every CKA in them from {min(every):.2f} to {max(every):.2f}" if every else ""))
+
+
+def _pictures(pictures: dict) -> Finding:
+    """A filter's preferred input changes with depth in both forms: per filter, the mean
+    |correlation| of its images from two starts of the optimisation (the optimisation's own
+    noise) above that of its images at consecutive depths, paired by filter (a filter's
+    pictures are not independent of each other, the filters are).  ``pictures``:
+    (recurrent, channel) -> :func:`recur.feature_study.filter_pictures`."""
+    changes = {FORMS[rec]: findings.gap(
+        _per_filter({f: p["starts"] for (r, f), p in pictures.items() if r == rec}),
+        _per_filter({f: p["depths"] for (r, f), p in pictures.items() if r == rec}))
+        for rec in sorted({r for r, _ in pictures})}
+    verdict, why = findings.combine({form: findings.direction(g) for form, g in changes.items()})
+    return Finding("a filter's preferred input changes with iteration (recurrent) as with depth "
+                   "(feed-forward) (Figs. 7-8)", "pictures change with depth",
+                   "per filter, mean |correlation| between two starts minus between consecutive "
+                   "depths: " + "; ".join(f"{form} {g.text()} filters"
+                                          for form, g in changes.items()),
+                   verdict, why + ("; more filters would decide it" if verdict ==
+                                   findings.INCONCLUSIVE else ""))
 
 
 def _per_filter(values: dict) -> pd.Series:

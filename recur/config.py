@@ -11,13 +11,14 @@ import json
 
 from recur import checks
 from recur.datasets import INFO
-from recur.devices import DEVICES
-from recur.forms import FORMS, TAGS
-from recur.models.factory import WIDTHS, iterations_for
+from recur.depths import check_shared_norm, iterations_for, width_for
+from recur.forms import TAGS
 
 EXPERIMENTS = ("mazes", "classification")
 OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("auto", "bf16", "fp32", "fp64")
+#: The device names a config, a notebook parameter or the command line accepts.
+DEVICES = ("auto", "cpu", "cuda", "mps")
 #: Fields added after runs were first named, with the value every earlier run had: a field
 #: at that value is left out of :meth:`TrainConfig.key`, so earlier records keep their names.
 ADDED_FIELDS = {"shared_norm": False, "split_seed": None}
@@ -65,26 +66,34 @@ class TrainConfig:
     compile: bool = False
 
     def __post_init__(self):
-        def bad(name, allowed):
-            raise checks.bad(name, getattr(self, name), allowed)
+        self._check_names()
+        self._check_numbers()
+        self._check_combinations()
 
+    def _bad(self, name: str, allowed: str) -> ValueError:
+        return checks.bad(name, getattr(self, name), allowed)
+
+    def _check_names(self) -> None:
+        """Experiment, dataset, family, depth, optimizer, device and precision are known."""
         if self.experiment not in EXPERIMENTS:
-            bad("experiment", " or ".join(EXPERIMENTS))
+            raise self._bad("experiment", " or ".join(EXPERIMENTS))
         if self.dataset not in INFO:
-            bad("dataset", ", ".join(INFO))
+            raise self._bad("dataset", ", ".join(INFO))
         if (self.experiment == "mazes") != (self.dataset == "mazes"):
             raise ValueError("experiment 'mazes' goes with dataset 'mazes', and only it")
-        if self.family not in WIDTHS or self.dataset not in WIDTHS[self.family]:
-            bad("family", "a family defined for " + self.dataset + ": "
-                + ", ".join(f for f, w in WIDTHS.items() if self.dataset in w))
+        width_for(self.family, self.dataset)  # raises naming the datasets the family takes
         iterations_for(self.family, self.depth)  # raises with the valid depths
         object.__setattr__(self, "depth", int(self.depth))
         if self.optimizer not in OPTIMIZERS:
-            bad("optimizer", " or ".join(OPTIMIZERS))
+            raise self._bad("optimizer", " or ".join(OPTIMIZERS))
         if self.device not in DEVICES and not str(self.device).startswith("cuda:"):
-            bad("device", ", ".join(DEVICES) + " or cuda:N")
+            raise self._bad("device", ", ".join(DEVICES) + " or cuda:N")
         if self.precision not in PRECISIONS:
-            bad("precision", ", ".join(PRECISIONS))
+            raise self._bad("precision", ", ".join(PRECISIONS))
+
+    def _check_numbers(self) -> None:
+        """Counts are integers in range (a numpy integer becomes an int: key() writes JSON),
+        flags are booleans, the recipe's numbers are in range."""
         for name, least, optional in (("epochs", 1, False), ("batch_size", 1, False),
                                       ("dilation", 1, False), ("maze_scale", 1, False),
                                       ("seed", 0, False), ("extra_iterations", 0, False),
@@ -93,28 +102,28 @@ class TrainConfig:
                                       ("split_seed", 0, True)):
             value = getattr(self, name)
             checks.integer(name, value, least, optional=optional)
-            if value is not None:  # a numpy integer becomes an int: key() writes JSON
+            if value is not None:
                 object.__setattr__(self, name, int(value))
         if isinstance(self.maze_size, bool):
-            bad("maze_size", "small, medium, large or a number of cells")
+            raise self._bad("maze_size", "small, medium, large or a number of cells")
         for name in ("recurrent", "shared_norm", "recurrent_lr_scale", "channels_last",
                      "compile"):
             if not isinstance(getattr(self, name), bool):
-                bad(name, "True or False")
-        if self.split_seed is not None and self.dataset != "digits":
-            raise ValueError(f"split_seed is for the digits, which have no official split; "
-                             f"{self.dataset}'s is fixed (use split_seed=None)")
-        if self.shared_norm and not (self.family == "resnet_bn" and self.recurrent):
-            raise ValueError(f"shared_norm=True is for the recurrent resnet_bn (one BatchNorm "
-                             f"set for every iteration), not a {FORMS[self.recurrent]} "
-                             f"{self.family}")
+                raise self._bad(name, "True or False")
         if not (self.lr > 0 and self.weight_decay >= 0 and self.warmup_epochs >= 0 and
                 0 < self.gamma <= 1):
             raise ValueError("need lr > 0, weight_decay >= 0, warmup_epochs >= 0, "
                              "0 < gamma <= 1")
         if list(self.milestones) != sorted(self.milestones):
-            bad("milestones", "increasing epoch numbers")
+            raise self._bad("milestones", "increasing epoch numbers")
         object.__setattr__(self, "milestones", tuple(self.milestones))
+
+    def _check_combinations(self) -> None:
+        """Options that only some datasets or families take."""
+        if self.split_seed is not None and self.dataset != "digits":
+            raise ValueError(f"split_seed is for the digits, which have no official split; "
+                             f"{self.dataset}'s is fixed (use split_seed=None)")
+        check_shared_norm(self.family, self.recurrent, self.shared_norm)
 
     @property
     def iterations(self) -> int:

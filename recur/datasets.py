@@ -22,6 +22,8 @@ import os
 import pickle
 from pathlib import Path
 
+from typing import NamedTuple
+
 import numpy as np
 
 
@@ -49,6 +51,26 @@ INFO = {
     "digits": DatasetInfo(1, 10, 32, (0.3054,), (0.3760,), 2, False),
     "mazes": DatasetInfo(3, 2, 32, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), 0, False),
 }
+
+
+class Shape(NamedTuple):
+    """What a model needs to know of its data: input channels, classes, image side."""
+
+    channels: int
+    classes: int
+    size: int
+
+
+def shape_of(dataset: str) -> Shape:
+    """The :class:`Shape` of ``dataset``'s inputs and labels (``ValueError`` if unknown)."""
+    if dataset not in INFO:
+        raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(INFO)}")
+    info = INFO[dataset]
+    return Shape(info.channels, info.classes, info.size)
+
+
+#: Maze sizes by name: cells per side (paper 4.1: small, medium and large mazes).
+MAZE_SIZES = {"small": 5, "medium": 6, "large": 7}
 IMAGE_DATASETS = ("digits", "cifar10", "svhn", "emnist")
 SPLITS = ("train", "test")
 

@@ -6,9 +6,6 @@ import os
 
 import torch
 
-#: The device names a config, a notebook parameter or the command line accepts.
-DEVICES = ("auto", "cpu", "cuda", "mps")
-
 
 def _mps_available() -> bool:
     return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())

@@ -2,20 +2,21 @@
 
     configs = sweep.grid("mazes", families=["maze"], depths=[8, 20], seeds=[0, 1])
     runs = run_all(configs)          # one row per run; finished runs are read back
-    comparison(runs)                 # feed-forward vs recurrent, mean ± s.e. over seeds
+    results.comparison(runs)         # feed-forward vs recurrent, mean ± s.e. over seeds
 
 Tables are pandas DataFrames; figures are in :mod:`recur.plots`.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
 import torch
 
-from recur import mazes, paper, results, storage
+from recur import mazes, paper, results, storage, sweep
 from recur.config import TrainConfig
-from recur.data import make_data, maze_batches
+from recur.data import make_data, maze_batches, tensors
 from recur.devices import use_bf16
 from recur.forms import FORMS
 from recur.models import count_parameters, estimate_statistics, head_parameters, iterates
@@ -51,15 +52,6 @@ def run_all(configs, *, progress: str = "auto", log=print, results_dir=None) -> 
         if log is not None:
             log(describe(record))
     return results.records_frame(records)
-
-
-def comparison(runs: pd.DataFrame) -> pd.DataFrame:
-    """``recur.results.comparison`` (feed-forward vs recurrent, mean ± s.e. over seeds and
-    their gap), without the key columns that have one value only, indexed by the rest."""
-    table = results.comparison(runs)
-    keys = ["experiment", "dataset", "family", *results.SETTINGS, "depth"]
-    constant = [k for k in keys[:-1] if table[k].nunique() == 1]
-    return table.drop(columns=constant).set_index([k for k in keys if k not in constant])
 
 
 def parameter_counts(configs) -> pd.DataFrame:
@@ -214,3 +206,156 @@ def table1(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
              (f"paper ({name})", "ResNet-18", r18_mean, r18_se)]
     table = pd.DataFrame(rows, columns=["source", "model", "mean", "se"])
     return table.assign(text=[f"{m:.2f} ± {se:.2f}" for m, se in zip(table["mean"], table.se)])
+
+
+# --------------------------------------------------------------------------- notebook 02
+def shared_test_size(dataset: str, per_seed: bool) -> int | None:
+    """The size of the one test set every seed of a sweep is scored on (its binomial error
+    is then counted once), or None where each seed drew its own split (``per_seed``)."""
+    return None if per_seed else len(tensors(dataset, "test")[0])
+
+
+def check_forms_learn(runs: pd.DataFrame, *, families, profile: str, dataset: str) -> str:
+    """Sanity check of the quick profile on the digits: the conv and residual nets of both
+    forms average at least 80% test accuracy (``AssertionError`` naming the first that does
+    not).  The line to print, or "" where the check does not apply."""
+    quick_digits = (profile, dataset) == ("quick", "digits")
+    checked = set(families) & {"convnet", "resnet"} if quick_digits else set()
+    for (f, rec), acc in runs.groupby(["family", "recurrent"]).test_acc.mean().items():
+        if f in checked and not acc >= 80:
+            raise AssertionError(f"{f} {FORMS[rec]}: mean test accuracy {acc:.1f}%")
+    if not checked:
+        return ""
+    return f"{' and '.join(sorted(checked))}: every form averages at least 80% test accuracy\n"
+
+
+def shallowest_identical(runs: pd.DataFrame) -> bool:
+    """At each family's shallowest depth the two forms are one net: do they score exactly
+    the same test accuracy for every family and seed?"""
+    first = runs[runs.depth == runs.groupby("family").depth.transform("min")]
+    same = first.pivot_table(index=["family", "seed"], columns="recurrent", values="test_acc")
+    return bool((same[True] == same[False]).all())
+
+
+def largest_spread(runs: pd.DataFrame) -> dict:
+    """The (family, form, depth) whose test accuracy spreads most over seeds (the largest
+    standard error), with its runs' test and training accuracies in seed order."""
+    keys = ["family", "recurrent", "depth"]
+    worst = results.summarise(runs, by=keys).sort_values("se").iloc[-1]
+    its = runs.set_index(keys).sort_index().loc[tuple(worst[keys])]
+    return {**{k: worst[k] for k in keys}, "test_acc": list(its.test_acc),
+            "train_acc": list(its.train_acc)}
+
+
+# --------------------------------------------------------------------------- notebook 04
+def batchnorm_recipe(*, dataset: str, seeds, n_train: int, epochs: int, profile: str,
+                     device: str) -> dict:
+    """:func:`recur.sweep.grid` keywords of notebook 04's runs: ``n_train`` training images
+    (0: all) and ``epochs`` with the lr divided by 10 after three quarters (0: the
+    profile's own)."""
+    recipe = dict(n_train=n_train or None) | (dict(epochs=epochs, milestones=(3 * epochs // 4,))
+                                              if epochs else {})
+    return dict(seeds=seeds, datasets=[dataset], profile=profile, device=device, **recipe)
+
+
+def batchnorm_sweep(*, depth: int, width: int, **recipe) -> tuple[list, list, list]:
+    """Notebook 04's configs: ours (the recurrent BatchNorm ResNet of ``depth``, one
+    BatchNorm set per iteration, at ``width``, or 0: the width giving the paper's parameter
+    ratio to ResNet-18), the same nets with one shared BatchNorm set (none at one
+    iteration, where it is the same net) and ResNet-18; ``recipe``: :func:`batchnorm_recipe`'s
+    keywords.  Returns (ours, shared, reference)."""
+    common = batchnorm_recipe(**recipe)
+    reference = sweep.grid("classification", families=["resnet18"], depths=[18],
+                           forms=(False,), **common)
+    ours = sweep.grid("classification", families=["resnet_bn"], depths=[depth], forms=(True,),
+                      **common)
+    ratio = paper.TABLE1_PARAMETERS["ours"] / paper.TABLE1_PARAMETERS["resnet18"]
+    chosen = width or width_for_ratio(ours[0], reference[0], ratio)
+    ours = [o.replace(width=chosen) for o in ours]
+    shared = [o.replace(shared_norm=True) for o in ours] if ours[0].iterations > 1 else []
+    return ours, shared, reference
+
+
+@dataclasses.dataclass(frozen=True)
+class SizeReport:
+    """Parameter counts of ours against ResNet-18 (:func:`size_report`)."""
+    sizes: pd.DataFrame  # model_sizes of (ours, ResNet-18)
+    ratio: pd.Series  # ours / ResNet-18 at the paper's widths and at the trained ones
+    ours: int  # ours' parameters at its trained width
+    head_at_reference: float  # % of ours' parameters in its head at ResNet-18's width
+    at_reference: int  # ours' parameters at ResNet-18's width
+    ratio_at_reference: float  # ours at ResNet-18's width / ResNet-18
+    per_iteration: int  # BatchNorm parameters each extra iteration adds
+    shared: int  # ours' parameters with one shared BatchNorm set
+
+
+def size_report(ours: TrainConfig, reference: TrainConfig) -> SizeReport:
+    """Notebook 04's parameter arithmetic: ``ours`` (the recurrent BatchNorm ResNet) and
+    ``reference`` (ResNet-18) at the paper's and the trained widths, ours at the
+    reference's width, with one more iteration, and with one shared BatchNorm."""
+    sizes = model_sizes([ours, reference])
+    counts = sizes[["paper width", "trained width"]]
+    n_ours = int(counts["trained width"].iloc[0])
+    at_reference = model_sizes([ours.replace(width=reference.width)])
+    deeper = int(model_sizes([ours.replace(depth=ours.depth + 4)])["trained width"].iloc[0])
+    n_shared = int(model_sizes([ours.replace(shared_norm=True)])["trained width"].iloc[0])
+    return SizeReport(
+        sizes=sizes, ratio=counts.iloc[0] / counts.iloc[1], ours=n_ours,
+        head_at_reference=at_reference["head %"].iloc[0],
+        at_reference=int(at_reference["trained width"].iloc[0]),
+        ratio_at_reference=at_reference["trained width"].iloc[0] / counts["trained width"].iloc[1],
+        per_iteration=deeper - n_ours, shared=n_shared)
+
+
+NORMS = {False: "per iteration", True: "one shared"}  # shared_norm -> BatchNorm sets
+FITS = ["fit_acc", "train_acc", "test_acc"]  # last epoch (batch statistics), after, test
+
+
+def shared_norm_table(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The recurrent BatchNorm ResNets with one BatchNorm per iteration beside those trained
+    with one shared: per seed (columns ``<accuracy> (<BatchNorm sets>)``) and the means
+    over seeds (index shared_norm).  ``fit_acc``: the last epoch's training accuracy as it
+    trained (each batch normalised by its own statistics)."""
+    ours = runs[runs.family == "resnet_bn"].assign(
+        fit_acc=lambda r: r.history.map(lambda h: h[-1]["train_acc"]))
+    side = ours.pivot_table(index="seed", columns="shared_norm", values=FITS)[FITS]
+    side.columns = [f"{value} ({NORMS[one]})" for value, one in side.columns]
+    return side, ours.groupby("shared_norm")[FITS].mean()
+
+
+def statistics_three_ways(shared) -> dict | None:
+    """Test accuracy of the first of ``shared`` (configs of nets trained with one shared
+    BatchNorm) as trained, and with its statistics estimated afresh as one set and one
+    set per iteration (:func:`with_estimated_statistics`); None when ``shared`` is empty."""
+    if not shared:
+        return None
+    config = shared[0]
+    net = trainer.load_trained(config)
+    return {"as trained": accuracy_on_test_set(config, net)} | {
+        name: accuracy_on_test_set(config, with_estimated_statistics(config, net,
+                                                                     per_iteration=apart))
+        for name, apart in (("one set", False), ("per iteration", True))}
+
+
+def shared_norm_text(means: pd.DataFrame, n_seeds: int, depth: int) -> str:
+    """One line for :func:`shared_norm_table`'s means: both BatchNorm settings side by side,
+    or why there is no net with one shared BatchNorm (``depth`` is one iteration)."""
+    if True not in means.index:
+        return f"depth {depth} is one iteration: one shared BatchNorm is the same net; none trained"
+    return (f"means over {n_seeds} seeds, one BatchNorm per iteration against one shared: "
+            + "; ".join(f"{what} {means.loc[False, col]:.2f}% against {means.loc[True, col]:.2f}%"
+                        for col, what in (("fit_acc", "last epoch's training accuracy"),
+                                          ("train_acc", "training accuracy after training"),
+                                          ("test_acc", "test accuracy"))))
+
+
+def statistics_text(statistics: dict | None, *, seed: int, per_iteration: float,
+                    depth: int) -> str:
+    """One line for :func:`statistics_three_ways` beside ours (``per_iteration``: its test
+    accuracy, the same seed), or why there is nothing to separate."""
+    if statistics is None:
+        return f"depth {depth} is one iteration: nothing to separate"
+    return (f"seed {seed}, the net trained with one shared BatchNorm, test accuracy: "
+            + ", ".join(f"{v:.1f}% {k}" for k, v in statistics.items())
+            + f" (statistics estimated afresh, as one set or per iteration); ours, one "
+              f"BatchNorm per iteration, the same seed: {per_iteration:.1f}%")

@@ -1,7 +1,7 @@
-"""What a run found, claim by claim, decided by one stated rule (:func:`how_we_decide`).
+"""The decision rule: gaps between sets of runs, their intervals, and verdicts.
 
 Every claim compares two sets of runs through a *gap* (e.g. recurrent minus feed-forward
-accuracy, in points) and its 90 % confidence interval from Student's t:
+accuracy, in points) and its confidence interval at :data:`CONFIDENCE` from Student's t:
 
 - runs of the two sides that share a seed are paired (a seed fixes the data, the test set
   and the initial draw of both), so the gap's spread is the spread of the per-seed gaps,
@@ -17,14 +17,14 @@ accuracy, in points) and its 90 % confidence interval from Student's t:
 
 *Same* claims (two forms, or two models, reach the same accuracy) are equivalence tests
 with a margin δ declared in :data:`recur.paper.MARGINS`: **reproduced** when the interval
-lies inside ±δ (two one-sided tests at 5 %), **not reproduced** when it lies wholly beyond
-±δ (the gap exceeds δ with 95 % confidence), otherwise **inconclusive**, with the number of
+lies inside ±δ (two one-sided tests, each at half of ``1 - CONFIDENCE``), **not
+reproduced** when it lies wholly beyond ±δ, otherwise **inconclusive**, with the number of
 seeds that would decide it at the observed gap and spread.  *Direction* claims (rises with
 depth, larger mazes are harder) are reproduced when the interval excludes zero on the
 paper's side, not reproduced when it excludes zero on the other side, else inconclusive.
-A claim over several depths is reproduced when every depth is, not reproduced when any is.
-Facts that hold by construction (parameter counts, perfect mazes) are not findings: they
-are listed apart (:class:`Fact`, :func:`construction_report`).
+A claim over several depths is reproduced when every depth is, not reproduced when any is
+(:func:`combine`).  Everything here returns data: :mod:`recur.verdicts` applies the rule to
+tables of runs, :mod:`recur.report` writes it as markdown, :mod:`recur.display` shows it.
 """
 from __future__ import annotations
 
@@ -33,12 +33,10 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
-from IPython.display import Markdown, display
 from scipy import stats
 
-from recur.forms import FORMS
 
-CONFIDENCE = 0.90  # two-sided interval; each one-sided test at (1 - CONFIDENCE) / 2 = 5 %
+CONFIDENCE = 0.90  # two-sided interval; each one-sided test at (1 - CONFIDENCE) / 2
 MAX_SEEDS = 100  # "seeds to decide" looks no further than this
 #: per-seed gaps whose spread is below this (points) agree up to the records' rounding
 #: (accuracies are kept to 0.001): no spread is measured, so none is assumed to be zero
@@ -47,9 +45,6 @@ NO_SPREAD = 0.01
 TEST_SET_ONLY = (0.0, math.inf)
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_HERE = (
     "reproduced", "not reproduced", "inconclusive", "not run in this profile")
-#: how a findings table and the list of facts begin (the runner looks for them)
-HEADER = "| claim | paper | this run | verdict |"
-FACTS = "**Checked by construction**"
 
 
 @dataclass(frozen=True)
@@ -136,11 +131,11 @@ def gap(a: pd.Series, b: pd.Series, *, shared_test: int | None = None,
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     parts = [(va, len(a) - 1), (vb, len(b) - 1), (shared, math.inf)]
     sd = math.sqrt((a.var(ddof=1) + b.var(ddof=1)))  # one seed of each side
-    return Gap(float(a.mean() - b.mean()), math.sqrt(va + vb + shared), _satterthwaite(parts),
+    return Gap(float(a.mean() - b.mean()), math.sqrt(va + vb + shared), satterthwaite(parts),
                min(len(a), len(b)), sd, shared)
 
 
-def _satterthwaite(parts) -> float:
+def satterthwaite(parts) -> float:
     """Degrees of freedom of a sum of variance estimates ``(variance, df)`` (Welch-
     Satterthwaite); a known variance (df = inf) adds to the sum but not to its noise."""
     total = sum(v for v, _ in parts)
@@ -154,7 +149,7 @@ def with_spread(g: Gap, sd: float, df: float, pooled_df: int = 0) -> Gap:
     if not (math.isfinite(sd) and df > 0):
         return Gap(g.estimate, math.inf, 0, g.n, math.nan, g.shared_var, pooled_df)
     parts = [(sd ** 2 / g.n, df), (g.shared_var, math.inf)]
-    return Gap(g.estimate, math.sqrt(sd ** 2 / g.n + g.shared_var), _satterthwaite(parts), g.n,
+    return Gap(g.estimate, math.sqrt(sd ** 2 / g.n + g.shared_var), satterthwaite(parts), g.n,
                sd, g.shared_var, pooled_df)
 
 
@@ -184,7 +179,7 @@ def gap_spread(runs: pd.DataFrame, by: str = "depth", value: str = "test_acc") -
     one = runs.recurrent.astype(bool) & (runs.get("iterations") == 1)
     runs = runs[~runs[by].isin(set(runs.loc[one, by]))]  # one module: the same net, gap 0
     for _, g in runs.groupby(by):
-        d = _per_seed(g, True, value) - _per_seed(g, False, value)
+        d = per_seed(g, True, value) - per_seed(g, False, value)
         d = d.dropna()
         if len(d) > 1:
             ss += float(((d - d.mean()) ** 2).sum())
@@ -192,7 +187,7 @@ def gap_spread(runs: pd.DataFrame, by: str = "depth", value: str = "test_acc") -
     return (math.sqrt(ss / df), df) if df else (math.nan, 0)
 
 
-def _per_seed(runs: pd.DataFrame, recurrent: bool, value: str = "test_acc") -> pd.Series:
+def per_seed(runs: pd.DataFrame, recurrent: bool, value: str = "test_acc") -> pd.Series:
     rows = runs[runs.recurrent.astype(bool) == recurrent]
     return rows.groupby("seed")[value].mean()
 
@@ -232,7 +227,7 @@ def _verdict_with(g: Gap, n: int, margin: float | None) -> str:
     return equivalence(trial, margin) if margin is not None else direction(trial)
 
 
-def _undecided(gaps: dict, margin: float | None) -> str:
+def undecided(gaps: dict, margin: float | None) -> str:
     """For the undecided groups: how many seeds would decide each, or that none would."""
     alone = [k for k, g in gaps.items() if not math.isfinite(g.sd)]
     parts = [f"no spread to judge by at {', '.join(alone)}: "
@@ -269,8 +264,9 @@ def combine(verdicts: dict) -> tuple[str, str]:
     return REPRODUCED, ""
 
 
-# --------------------------------------------------------------------------- claims
-def _decide_each(gaps: dict, margin: float | None, sign: int = 1) -> tuple[str, str]:
+
+
+def decide_each(gaps: dict, margin: float | None, sign: int = 1) -> tuple[str, str]:
     """Each group's verdict, combined; ``why`` names the deciding groups and, for the
     inconclusive ones, how many seeds would decide them."""
     verdicts = {k: equivalence(g, margin) if margin is not None else direction(g, sign)
@@ -278,207 +274,5 @@ def _decide_each(gaps: dict, margin: float | None, sign: int = 1) -> tuple[str, 
     verdict, why = combine(verdicts)
     open_ = {k: g for k, g in gaps.items() if verdicts[k] == INCONCLUSIVE}
     if verdict == INCONCLUSIVE:
-        why = _undecided(open_, margin)
+        why = undecided(open_, margin)
     return verdict, why
-
-
-def forms_agree(runs: pd.DataFrame, label: str, *, margin: float,
-                shared_test: int | None = None, pooled: tuple | None = None,
-                value: str = "test_acc", where: str = "depth") -> Finding:
-    """The central claim: at every effective depth the two forms reach the same accuracy,
-    within ``margin`` points.  Depths where the recurrent net has one module are left out
-    (there the two forms are one net).  ``where`` names the ``depth`` column's groups in
-    the text (e.g. "module" for probes after each module)."""
-    claim = (f"{label}: recurrent ≈ feed-forward at equal effective depth (±{margin:g} pt)"
-             if where == "depth" else f"{label}: recurrent ≈ feed-forward at every {where} "
-                                      f"(±{margin:g} pt)")
-    one = runs.recurrent.astype(bool) & (runs.get("iterations") == 1)
-    same_net = sorted(set(runs.loc[one, "depth"]))
-    depth_of = {}  # the text's group name -> its depth
-    gaps = {}
-    for d, g in runs[~runs.depth.isin(same_net)].groupby("depth"):
-        if g.recurrent.astype(bool).nunique() == 2:
-            depth_of[f"{where} {d}"] = d
-            gaps[f"{where} {d}"] = gap(_per_seed(g, True, value), _per_seed(g, False, value),
-                                       shared_test=shared_test, pooled=pooled)
-    if not gaps:
-        return Finding(claim, "curves on top of each other", "no depth with both forms",
-                       NOT_HERE)
-    gaps = pool_where_no_spread(gaps)
-    ours = "; ".join(f"{k}: gap {g.text()}" for k, g in gaps.items())
-    verdict, why = _decide_each(gaps, margin)
-    failed = [k for k, g in gaps.items() if equivalence(g, margin) == NOT_REPRODUCED]
-    if failed and "train_acc" in runs and where == "depth":
-        fit = runs.groupby(["depth", runs.recurrent.astype(bool)]).train_acc.mean()
-        why += "; training accuracy there, with this profile's recipe: " + "; ".join(
-            f"{k}: " + ", ".join(f"{FORMS[rec]} {fit[depth_of[k], rec]:.1f}%"
-                                 for rec in (True, False)) for k in failed)
-    return Finding(claim, "curves on top of each other", ours, verdict, why)
-
-
-def same_shape(runs: pd.DataFrame, label: str, *, margin: float,
-               shared_test: int | None = None, value: str = "test_acc") -> Finding:
-    """Both forms change the same way from each depth to the next: per step, the change of
-    the recurrent nets minus that of the feed-forward nets (paired by seed) within
-    ``margin`` points.  Uses every depth, not only the ends."""
-    claim = f"{label}: both forms change the same way with depth (±{margin:g} pt per step)"
-    depths = sorted(runs.depth.unique())
-    gaps = {}
-    for lo, hi in zip(depths, depths[1:]):
-        step = {rec: _per_seed(runs[runs.depth == hi], rec, value)
-                - _per_seed(runs[runs.depth == lo], rec, value) for rec in (False, True)}
-        g = gap(step[True].dropna(), step[False].dropna())
-        if shared_test:  # the accuracies on one test set; one net in both forms cancels
-            extra = sum(binomial_var(_per_seed(runs[runs.depth == d], r, value).mean(),
-                                     shared_test)
-                        for d in (lo, hi) if not _one_net(runs[runs.depth == d], value)
-                        for r in (False, True))
-            se2 = g.se ** 2 + extra
-            df = _satterthwaite([(g.se ** 2, g.df), (extra, math.inf)])
-            g = Gap(g.estimate, math.sqrt(se2), df, g.n, g.sd, extra)
-        gaps[f"depth {lo} → {hi}"] = g
-    gaps = pool_where_no_spread(gaps)
-    ours = "; ".join(f"{k}: {g.text()}" for k, g in gaps.items())
-    verdict, why = _decide_each(gaps, margin)
-    return Finding(claim, "same shape of curve", ours, verdict, why)
-
-
-def _one_net(runs: pd.DataFrame, value: str) -> bool:
-    """Are the two forms' runs here one net (equal scores, seed by seed: one module)?"""
-    rec, ff = _per_seed(runs, True, value), _per_seed(runs, False, value)
-    return len(rec) > 0 and rec.index.equals(ff.index) and bool((rec == ff).all())
-
-
-def rises_with_depth(runs: pd.DataFrame, label: str, *, shared_test: int | None = None,
-                     value: str = "test_acc") -> Finding:
-    """For each form, accuracy at the deepest depth minus the shallowest (paired by seed)
-    is above zero."""
-    gaps = {}
-    for rec, form in FORMS.items():
-        rows = runs[runs.recurrent.astype(bool) == rec]
-        if rows.depth.nunique() < 2:
-            continue
-        lo, hi = rows.depth.min(), rows.depth.max()
-        gaps[f"{form} {lo} → {hi}"] = gap(_per_seed(rows[rows.depth == hi], rec, value),
-                                          _per_seed(rows[rows.depth == lo], rec, value),
-                                          shared_test=shared_test)
-    gaps = pool_where_no_spread(gaps)
-    ours = "; ".join(f"{k}: {g.text(' pt')}" for k, g in gaps.items())
-    verdict, why = _decide_each(gaps, None)
-    return Finding(f"{label}: accuracy rises with effective depth", "rises", ours or "one depth",
-                   verdict if gaps else NOT_HERE, why)
-
-
-def higher(a: pd.DataFrame, b: pd.DataFrame, claim: str, *, paper: str, names=("a", "b"),
-           shared_test: int | None = None, pooled: tuple | None = None,
-           value: str = "test_acc") -> Finding:
-    """``a``'s runs above ``b``'s at every (form, depth) both have (paired by seed)."""
-    gaps = {}
-    for (rec, depth), ga in a.groupby([a.recurrent.astype(bool), "depth"]):
-        gb = b[(b.recurrent.astype(bool) == rec) & (b.depth == depth)]
-        if len(gb):
-            gaps[f"{FORMS[rec]} depth {depth}"] = gap(
-                ga.groupby("seed")[value].mean(), gb.groupby("seed")[value].mean(),
-                shared_test=shared_test, pooled=pooled)
-    gaps = pool_where_no_spread(gaps)
-    ours = (f"{names[0]} − {names[1]}: " + "; ".join(f"{k}: {g.text(' pt')}"
-                                                      for k, g in gaps.items()))
-    verdict, why = _decide_each(gaps, None)
-    return Finding(claim, paper, ours if gaps else "nothing to compare",
-                   verdict if gaps else NOT_HERE, why)
-
-
-def same_accuracy(a: pd.DataFrame, b: pd.DataFrame, claim: str, *, paper: str, margin: float,
-                  names=("a", "b"), shared_test: int | None = None,
-                  value: str = "test_acc", why: str = "") -> Finding:
-    """Two models (over seeds, paired where the seeds match) within ``margin`` points."""
-    g = gap(a.groupby("seed")[value].mean(), b.groupby("seed")[value].mean(),
-            shared_test=shared_test)
-    g = pool_where_no_spread({"gap": g})["gap"]
-    ours = (f"{names[0]} {a[value].mean():.2f}, {names[1]} {b[value].mean():.2f}: "
-            f"gap {g.text(' pt')}")
-    verdict = equivalence(g, margin)
-    notes = [_undecided({"the gap": g}, margin)] if verdict == INCONCLUSIVE else []
-    return Finding(f"{claim} (±{margin:g} pt)", paper, ours, verdict,
-                   "; ".join(notes + [why] * bool(why)))
-
-
-# --------------------------------------------------------------------------- by construction
-def parameter_ratio(recurrent: int, feed_forward: int, paper: float, *,
-                    trained: float | None = None, tolerance: float = 0.05,
-                    claim: str = "with about a third of the parameters") -> Fact:
-    """A parameter ratio (recurrent / feed-forward) at the paper's widths against the
-    paper's, within ``tolerance`` (relative); ``trained``: the ratio at the widths trained."""
-    ratio = recurrent / feed_forward
-    checked = (f"{recurrent:,} / {feed_forward:,} = {ratio:.3f} at the paper's widths "
-               f"(paper {paper:.2f})")
-    if trained is not None:
-        checked += f"; {trained:.3f} at the widths trained here"
-    return Fact(claim, checked, abs(ratio / paper - 1) <= tolerance)
-
-
-def fewer_parameters(counts: pd.DataFrame, label: str) -> Fact:
-    """From ``recur.experiments.parameter_counts``: the recurrent count stays constant over
-    depth and is at most the feed-forward count at the deepest depth."""
-    c = counts.set_index("effective depth").sort_index()
-    flat = c["recurrent params"].nunique() == 1
-    ff, rec = c["feed-forward params"].iloc[-1], c["recurrent params"].iloc[-1]
-    checked = (f"recurrent {rec:,} at every depth, feed-forward {ff:,} at depth "
-               f"{c.index[-1]} (ratio {rec / ff:.2f})" if flat else
-               f"recurrent counts vary: {sorted(set(c['recurrent params']))}")
-    return Fact(f"{label}: recurrent parameters do not grow with depth", checked,
-                bool(flat and rec <= ff))
-
-
-# --------------------------------------------------------------------------- reports
-def _cell(text) -> str:
-    return str(text).replace("|", "\\|")  # a "|" inside a cell would split it
-
-
-def report(findings) -> str:
-    """The findings as a markdown table (for ``IPython.display.Markdown``)."""
-    rows = [HEADER, "|---|---|---|---|"]
-    for f in findings:
-        verdict = f"**{f.verdict}**" + (f" ({_cell(f.why)})" if f.why else "")
-        rows.append(f"| {_cell(f.claim)} | {_cell(f.paper)} | {_cell(f.ours)} | {verdict} |")
-    return "\n".join(rows)
-
-
-def construction_report(facts) -> str:
-    """Facts that hold by construction, as a markdown list ("Checked by construction")."""
-    return "\n".join(f"- {'holds' if f.holds else '**does not hold**'}: {f.claim} "
-                     f"({f.checked})" for f in facts)
-
-
-def show(found, facts=()) -> None:
-    """In a notebook: the findings table, the rule that decided it, and the facts checked
-    by construction (apart: they hold by how the models and data are built)."""
-    if found:  # (notebook 01 checks facts only)
-        display(Markdown(report(found)))
-        display(Markdown(how_we_decide()))
-    if facts:
-        display(Markdown(f"{FACTS} (not findings: they hold by how the models and data are "
-                         f"built)\n\n" + construction_report(facts)))
-
-
-def how_we_decide(margins: dict | None = None) -> str:
-    """The decision rule in a short paragraph, generated from the constants used."""
-    from recur.paper import MARGINS
-
-    margins = MARGINS if margins is None else margins
-    listed = "; ".join(f"{name}: ±{m:g} ({reason})" for name, (m, reason) in margins.items())
-    return (f"**How we decide.** Each claim is a gap between two sets of runs, with its "
-            f"{CONFIDENCE:.0%} confidence interval from Student's t: runs that share a seed "
-            f"are paired (the spread of per-seed gaps, seeds − 1 degrees of freedom); where "
-            f"every seed is scored on the same test set, its binomial error is added once; "
-            f"where the seeds of one comparison all give the same gap (a standard deviation "
-            f"below {NO_SPREAD:g} points: accuracies move in steps of one test image), it "
-            f"takes the spread pooled over the claim's other comparisons, with their degrees "
-            f"of freedom, instead of a spread of zero (no interval if there are none). "
-            f"A *same* claim is **reproduced** when the interval lies inside its margin ±δ "
-            f"(two one-sided tests at {(1 - CONFIDENCE) / 2:.0%}), **not reproduced** when it "
-            f"lies wholly beyond ±δ, and otherwise **inconclusive**, with the seeds that would "
-            f"decide it. A *direction* claim is reproduced when the interval excludes zero "
-            f"on the paper's side, not reproduced when it excludes zero on the other. A claim "
-            f"over several depths holds when every depth does and fails when any does. "
-            f"Margins, declared with the paper's numbers before looking at ours: {listed}.")

@@ -1,21 +1,60 @@
-"""Checking and measuring mazes (paper section 4.1; SPEC 3): every maze a tree, every label
-the unique start–end path; path lengths, content hashes and duplicates.
+"""A batch of mazes (:class:`Mazes`), its text view and its checks and measures (paper
+section 4.1; SPEC 3): every maze a tree, every label the unique start–end path; path
+lengths, content hashes and duplicates.
 
-Pure numpy, on anything with the fields of :class:`recur.mazes.Mazes` (``grid``, ``start``,
-``end``, ``path``); :mod:`recur.mazes` re-exports every public name.
+Pure numpy, on anything with the fields of :class:`Mazes` (``grid``, ``start``, ``end``,
+``path``); :mod:`recur.mazes` (which generates them) offers every public name too.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from typing import TYPE_CHECKING
+import numbers
 
 import numpy as np
 
-if TYPE_CHECKING:  # the type only: recur.mazes imports this module
-    from recur.mazes import Mazes
+__all__ = ["Mazes", "check", "count_duplicates", "maze_hashes", "path_length_stats",
+           "path_lengths", "split_summary", "to_text"]
 
-__all__ = ["check", "count_duplicates", "maze_hashes", "path_length_stats", "path_lengths",
-           "split_summary"]
+
+# --------------------------------------------------------------------------- the batch
+@dataclasses.dataclass(frozen=True, eq=False)
+class Mazes:
+    """A batch of ``n`` mazes on ``(2·cells+1)``² grids.
+
+    grid:  (n, G, G) bool, True = free.   start, end: (n, 2) int (row, col) grid coordinates.
+    path:  (n, G, G) bool, the unique start–end path, both ends and passages included.
+    """
+
+    grid: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    path: np.ndarray
+
+    @property
+    def cells(self) -> int:
+        return (self.grid.shape[1] - 1) // 2
+
+    def __len__(self) -> int:
+        return self.grid.shape[0]
+
+    def __getitem__(self, index) -> Mazes:
+        if isinstance(index, numbers.Integral):
+            index = slice(index, index + 1 if index != -1 else None)
+        return Mazes(self.grid[index], self.start[index], self.end[index], self.path[index])
+
+    @staticmethod
+    def concatenate(parts: list[Mazes]) -> Mazes:
+        return Mazes(*(np.concatenate([getattr(p, f) for p in parts])
+                       for f in ("grid", "start", "end", "path")))
+
+
+def to_text(mazes: Mazes, i: int = 0) -> str:
+    """Maze ``i`` as text: ``#`` wall, ``S`` start, ``E`` end, ``*`` path, space free."""
+    chars = np.where(mazes.grid[i], np.where(mazes.path[i], "*", " "), "#")
+    chars[tuple(mazes.start[i])] = "S"
+    chars[tuple(mazes.end[i])] = "E"
+    return "\n".join("".join(row) for row in chars)
 
 
 # --------------------------------------------------------------------------- checking

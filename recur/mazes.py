@@ -1,6 +1,6 @@
 """Mazes: exact, vectorised generation, rendering and cached splits (paper section 4.1), in
-numpy; checks and statistics are in :mod:`recur.maze_checks`, torch batches in
-:mod:`recur.data` (both reachable from here).
+numpy; the :class:`Mazes` batch, checks and statistics are in :mod:`recur.maze_checks`
+(reachable from here), torch batches in :mod:`recur.batches`.
 
 A maze of ``cells``×``cells`` cells lives on a ``(2·cells+1)``² grid: cells at odd
 coordinates, walls between them and a wall border all round.  Mazes are made by a
@@ -17,10 +17,8 @@ same whatever the chunking.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
-import numbers
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -29,16 +27,16 @@ from pathlib import Path
 import numpy as np
 
 from recur import checks
-from recur.maze_checks import (check, count_duplicates, maze_hashes, path_length_stats,
-                               path_lengths, split_summary)
+from recur.datasets import MAZE_SIZES
+from recur.maze_checks import (Mazes, check, count_duplicates, maze_hashes,
+                               path_length_stats, path_lengths, split_summary, to_text)
 from recur.storage import StorageError, atomic_write, quarantine, warn
 
-__all__ = ["SIZES", "Mazes", "cells_for", "check", "count_duplicates", "fixed_offsets",
+__all__ = ["Mazes", "cells_for", "check", "count_duplicates", "fixed_offsets",
            "generate", "image_size", "load_or_generate", "maze_hashes", "path_length_stats",
            "path_lengths", "render", "split_summary", "to_text"]
 
 #: The paper's names for its three datasets (grid without border: 9×9, 11×11, 13×13).
-SIZES = {"small": 5, "medium": 6, "large": 7}
 #: Train/test mazes per size: the paper's 50,000 + 10,000, and a fifth of that for the
 #: quick profile (2-core CPU).
 SPLIT_SIZES = {"paper": (50_000, 10_000), "quick": (10_000, 2_000)}
@@ -52,46 +50,15 @@ _M2 = _U64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S32 = _U64(30), _U64(27), _U64(31), _U64(32)
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class Mazes:
-    """A batch of ``n`` mazes on ``(2·cells+1)``² grids.
-
-    grid:  (n, G, G) bool, True = free.   start, end: (n, 2) int (row, col) grid coordinates.
-    path:  (n, G, G) bool, the unique start–end path, both ends and passages included.
-    """
-
-    grid: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
-    path: np.ndarray
-
-    @property
-    def cells(self) -> int:
-        return (self.grid.shape[1] - 1) // 2
-
-    def __len__(self) -> int:
-        return self.grid.shape[0]
-
-    def __getitem__(self, index) -> Mazes:
-        if isinstance(index, numbers.Integral):
-            index = slice(index, index + 1 if index != -1 else None)
-        return Mazes(self.grid[index], self.start[index], self.end[index], self.path[index])
-
-    @staticmethod
-    def concatenate(parts: list[Mazes]) -> Mazes:
-        return Mazes(*(np.concatenate([getattr(p, f) for p in parts])
-                       for f in ("grid", "start", "end", "path")))
-
-
 # --------------------------------------------------------------------------- validation
 def cells_for(size) -> int:
     """Cells per side for a size name (``small``/``medium``/``large``) or an integer >= 2."""
     if isinstance(size, str):
-        if size not in SIZES:
+        if size not in MAZE_SIZES:
             raise ValueError(f"unknown maze size {size!r}; use one of "
-                             f"{', '.join(f'{k} ({v}x{v} cells)' for k, v in SIZES.items())}"
+                             f"{', '.join(f'{k} ({v}x{v} cells)' for k, v in MAZE_SIZES.items())}"
                              " or an integer number of cells >= 2")
-        return SIZES[size]
+        return MAZE_SIZES[size]
     checks.integer("cells", size, 2)
     return int(size)
 
@@ -337,14 +304,6 @@ def render(mazes: Mazes, scale: int = 2):
     targets = np.zeros((n, H, H), dtype=np.uint8)
     _upscale(mazes.path, scale, targets)
     return inputs, targets
-
-
-def to_text(mazes: Mazes, i: int = 0) -> str:
-    """Maze ``i`` as text: ``#`` wall, ``S`` start, ``E`` end, ``*`` path, space free."""
-    chars = np.where(mazes.grid[i], np.where(mazes.path[i], "*", " "), "#")
-    chars[tuple(mazes.start[i])] = "S"
-    chars[tuple(mazes.end[i])] = "E"
-    return "\n".join("".join(row) for row in chars)
 
 
 # --------------------------------------------------------------------------- splits + cache

@@ -48,3 +48,9 @@ def probes(pooled: bool) -> pd.DataFrame:
     return pd.DataFrame([(rec, k, tr, te)
                          for rec, rows in table.items() for k, (tr, te) in enumerate(rows, 1)],
                         columns=["recurrent", "module", "train_acc", "test_acc"])
+
+
+def table2_for(*, dilated: bool, maze_size: str, profile: str) -> pd.DataFrame | None:
+    """Table 2 where a run is its setting (dilated solvers on small mazes, the paper
+    profile), to draw beside it; None elsewhere (its numbers would mislead)."""
+    return table2() if (dilated, maze_size, profile) == (True, "small", "paper") else None

@@ -13,11 +13,10 @@ import sys
 import types
 from collections.abc import Callable
 
-from recur import checks
+from recur import checks, datasets
 from recur.datasets import IMAGE_DATASETS
-from recur.devices import DEVICES
-from recur.mazes import SIZES
-from recur.models import valid_depths
+from recur.config import DEVICES
+from recur.depths import valid_depths
 from recur.profiles import PROFILES
 
 _IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
@@ -100,6 +99,21 @@ def validate(namespace: dict, spec: dict[str, Param], ignore=()) -> dict:
     return {name: namespace[name] for name in spec}
 
 
+def require_entries(families, **per_family) -> None:
+    """Cross-check of parameters: every per-family dict among ``per_family`` (name -> a
+    dict family -> value, or one value for all) has an entry for each of ``families``;
+    a ``ValueError`` names the first that has not and the families it lacks."""
+    for name, value in per_family.items():
+        if isinstance(value, dict) and (missing := [f for f in families if f not in value]):
+            raise ValueError(f"{name} has no entry for {', '.join(missing)}")
+
+
+def depth_list(depth) -> list[int]:
+    """One effective depth or a list of them (a ``depths`` parameter) as a sorted list
+    without repeats."""
+    return sorted({depth} if checks.is_integer(depth) else set(depth))
+
+
 # --------------------------------------------------------------------------- ready-made specs
 def _listing(values, head: int = 4) -> str:
     """``8, 12, 16, 20, ..., 44``: the first few values and the last."""
@@ -145,9 +159,17 @@ DOWNLOAD = FLAG
 PROFILE = Param(str, choices=PROFILES)
 DEVICE = Param(str, choices=DEVICES)
 DATASET = Param(str, choices=IMAGE_DATASETS)  # the image datasets (mazes have their own notebook)
-MAZE_SIZE = Param(str, choices=tuple(SIZES))
-MAZE_SIZES = Param(list, test=lambda s: all(x in SIZES for x in s) and len(set(s)) == len(s),
-                   allowed=f"a list of distinct maze sizes from {', '.join(SIZES)} (may be empty)")
+#: How a sweep splits a dataset without an official train/test split (recur.sweep.grid).
+SPLITS = ("per-seed", "fixed")
+SPLIT = Param(str, choices=SPLITS)
+STUDIES = Param(str, choices=("auto", "yes", "no"))  # run optional studies: auto, yes, no
+COUNT = Param(int, minimum=0, maximum=10_000_000)  # a count where 0 means "the default"
+WIDTH = Param(int, test=lambda w: w == 0 or 2 <= w <= 4096,
+              allowed="0 (the paper's parameter ratio) or a width from 2 to 4096")
+MAZE_SIZE = Param(str, choices=tuple(datasets.MAZE_SIZES))
+MAZE_SIZES = Param(list, test=lambda s: all(x in datasets.MAZE_SIZES for x in s)
+                   and len(set(s)) == len(s), allowed="a list of distinct maze sizes from "
+                   f"{', '.join(datasets.MAZE_SIZES)} (may be empty)")
 
 
 def depth(family: str, up_to: int = 44) -> Param:

@@ -17,16 +17,12 @@ import nbformat
 from jupyter_client import AsyncKernelManager
 
 from recur import readme, results
+from recur.executed import read_notebook
 from recur.mazes import default_cache_dir
 from recur.profiles import PROFILES
 from recur.provenance import ROOT, git_commit, versions
-from recur.storage import DamagedFile, atomic_write, ensure_writable, read_text
-# The README's generated blocks live in recur.readme; still importable from here.
-from recur.readme import END as END, FINDINGS_END as FINDINGS_END
-from recur.readme import FINDINGS_START as FINDINGS_START, README as README, START as START
-from recur.readme import findings_section as findings_section
-from recur.readme import findings_tables as findings_tables
-from recur.readme import update_readme as update_readme
+from recur.site import build as build_site
+from recur.storage import DamagedFile, atomic_write, ensure_writable
 
 NOTEBOOKS = ROOT / "notebooks"
 RUNNER = "python -m recur reproduce"
@@ -80,17 +76,6 @@ def save_figures(nb, folder: Path, stem: str) -> list[Path]:
     for path, png in figures.items():  # each replaced atomically: never half a picture
         atomic_write(path, base64.b64decode(png))
     return list(figures)
-
-
-def read_notebook(path: Path):
-    """An executed notebook; :class:`recur.storage.DamagedFile` naming it when it does not
-    read back as one (cut short, not JSON, not a notebook)."""
-    text = read_text(path, "notebook")
-    try:
-        return nbformat.reads(text, as_version=4)
-    except Exception as err:  # nbformat raises JSON, validation and key errors alike
-        raise DamagedFile(f"notebook {path} is damaged ({type(err).__name__}: "
-                          f"{str(err).splitlines()[0] if str(err) else 'unreadable'})") from None
 
 
 def kernel_with(env: dict) -> type:
@@ -189,6 +174,5 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
     if output == results.profile_dir(profile):  # the real results: refresh the README table
         readme.update_readme(profile)
     if site and any(s["status"] == "ok" for s in summaries):
-        from recur import site as reading_site  # Sphinx is imported only here
-        reading_site.build(output, profile=profile, log=log)
+        build_site(output, profile=profile, log=log)
     return summaries

@@ -87,7 +87,7 @@ def records_frame(records) -> pd.DataFrame:
     return df[[c for c in COLUMNS if c in df] + [c for c in df if c not in COLUMNS]]
 
 
-def set_aside(path: Path, err: DamagedFile, then: str) -> None:
+def report_damaged(path: Path, err: DamagedFile, then: str) -> None:
     """Report a damaged run record, move it aside (``*.corrupt``) and say what happens next."""
     warn(f"{err}; {storage.set_aside(path)}; {then}")
 
@@ -101,7 +101,7 @@ def table(path=None) -> pd.DataFrame:
         try:
             rows.append(read_record(f))
         except DamagedFile as err:
-            set_aside(f, err, "skipped here; running its config again re-evaluates it from "
+            report_damaged(f, err, "skipped here; running its config again re-evaluates it from "
                               "its last checkpoint, or trains it if there is none")
     return records_frame(rows)
 
@@ -117,7 +117,7 @@ def summarise(df: pd.DataFrame, by=("family", "recurrent", "depth"), value: str 
 
 # config fields that make runs incomparable
 SETTINGS = ("maze_size", "dilation", "n_train", "shared_norm", "split")
-GAP = "gap (rec. - FF)"  # signed: positive where the recurrent nets do better
+GAP = f"gap ({FORMS[True]} − {FORMS[False]})"  # signed: positive where recurrent does better
 
 
 def with_settings(df: pd.DataFrame) -> pd.DataFrame:
@@ -141,11 +141,12 @@ def _split(config: dict) -> str:
     return "fixed" if seed is None else "per seed" if seed == config["seed"] else f"seed {seed}"
 
 
-def comparison(df: pd.DataFrame) -> pd.DataFrame:
+def comparison(df: pd.DataFrame, *, compact: bool = True) -> pd.DataFrame:
     """Feed-forward vs recurrent test accuracy (mean ± s.e. over seeds, and the signed
     gap) per experiment, dataset, family, setting (maze size, dilation, training-set size:
     runs that differ in them are never averaged together) and effective depth: the paper's
-    central comparison."""
+    central comparison.  ``compact``: without the key columns that have one value only,
+    indexed by the rest (as a notebook prints it); else every key as a column."""
     df = with_settings(df)
     keys = ["experiment", "dataset", "family", *SETTINGS, "depth"]
     s = summarise(df, by=keys + ["recurrent"])
@@ -159,7 +160,11 @@ def comparison(df: pd.DataFrame) -> pd.DataFrame:
         both = group.set_index("recurrent")["mean"]
         row[GAP] = f"{both[True] - both[False]:+.1f}" if len(both) == 2 else ""
         rows.append(row)
-    return pd.DataFrame(rows, columns=keys + ["feed-forward", "recurrent", GAP])
+    table = pd.DataFrame(rows, columns=keys + [FORMS[False], FORMS[True], GAP])
+    if not compact:
+        return table
+    constant = [k for k in keys[:-1] if table[k].nunique() == 1]
+    return table.drop(columns=constant).set_index([k for k in keys if k not in constant])
 
 
 def markdown_table(df: pd.DataFrame) -> str:

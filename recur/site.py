@@ -17,9 +17,8 @@ from pathlib import Path
 
 import nbformat
 
+from recur.executed import findings_tables, read_notebook
 from recur.provenance import ROOT
-from recur.readme import findings_tables
-from recur.reproduce import read_notebook
 from recur.storage import DamagedFile, StorageError, ensure_writable, warn
 
 TITLE = "The Uncanny Similarity of Recurrence and Depth: a runnable companion"

@@ -11,25 +11,54 @@ from pathlib import Path
 
 from recur import results
 from recur.config import TrainConfig
-from recur.models import valid_depths
+from recur.depths import valid_depths
+from recur.params import SPLITS
 from recur.profiles import make_config
+from recur.train import train
+
+
+def per_seed_split(split: str, dataset: str) -> bool:
+    """Does ``split`` give each seed its own train/test split of ``dataset``?  Only for
+    ``split="per-seed"`` and the digits: the other datasets have official splits."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    return split == "per-seed" and dataset == "digits"
 
 
 def grid(experiment: str, *, families, depths=None, seeds=(0,), datasets=None,
-         forms=(False, True), profile: str = "quick", **overrides) -> list[TrainConfig]:
+         forms=(False, True), profile: str = "quick", split: str = "fixed",
+         **overrides) -> list[TrainConfig]:
     """Every (dataset, family, depth, form, seed) combination as a config.  ``depths``:
     a list for every family, or a dict family → list; by default the first four valid
-    depths of each family.  ``seeds``: a list for every family, or a dict family → list."""
+    depths of each family.  ``seeds``: a list for every family, or a dict family → list.
+    ``split``: ``per-seed`` gives every seed its own train/test split (``split_seed`` =
+    seed, both forms of a seed sharing it) where the dataset has no official one
+    (:func:`per_seed_split`); ``fixed``: one split for all."""
     datasets = datasets or (["mazes"] if experiment == "mazes" else ["digits"])
     configs = []
     for dataset, family in itertools.product(datasets, families):
         ds = depths.get(family) if isinstance(depths, dict) else depths
         ss = seeds[family] if isinstance(seeds, dict) else seeds
+        own = per_seed_split(split, dataset)
         for depth, recurrent, seed in itertools.product(ds or valid_depths(family)[:4],
                                                         forms, ss):
-            configs.append(make_config(profile, experiment, family=family, recurrent=recurrent,
-                                       depth=depth, dataset=dataset, seed=seed, **overrides))
+            c = make_config(profile, experiment, family=family, recurrent=recurrent,
+                            depth=depth, dataset=dataset, seed=seed, **overrides)
+            configs.append(c.replace(split_seed=c.seed) if own else c)
     return configs
+
+
+def describe(configs, *, per_seed: bool) -> str:
+    """One line for a classification sweep: how many runs on which dataset and split, the
+    profile, and the seeds and depths of every family (in the order the configs give)."""
+    c = configs[0]
+    families = dict.fromkeys(k.family for k in configs)
+    seeds = {f: list(dict.fromkeys(k.seed for k in configs if k.family == f)) for f in families}
+    depths = {f: list(dict.fromkeys(k.depth for k in configs if k.family == f))
+              for f in families}
+    how = "a train/test split per seed" if per_seed else "one train/test split"
+    return (f"{len(configs)} runs on {c.dataset} ({how}), {c.profile} profile; seeds "
+            f"{seeds} depths {depths}")
 
 
 def pending(configs, results_dir=None) -> list[TrainConfig]:
@@ -42,8 +71,6 @@ def run_config(config: dict, results_dir: str | None = None) -> dict:
     """One array task: train one config (resuming from its checkpoint after a requeue).
     A requeued task may find the lock of its predecessor on another node, which stops
     refreshing it: waiting past the lock's staleness (5 min) lets the task take it over."""
-    from recur.train import train
-
     record = train(TrainConfig.from_dict(config), results_dir=results_dir, progress="lines",
                    wait=600)
     return {k: record.get(k) for k in ("name", "test_acc", "seconds")}

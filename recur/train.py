@@ -6,9 +6,10 @@
 the last good checkpoint), :func:`_train_epoch` (no host synchronisation inside it), and
 :func:`_finish` (final evaluation and the run record, written under ``<results>/runs/``).
 bfloat16 autocast where it pays, channels_last, optional ``torch.compile``, DDP under
-``torchrun``.  Data sources: :mod:`recur.data`, :mod:`recur.mazes`; losses:
-:mod:`recur.losses`; optimiser and schedule: :mod:`recur.optim`; checkpoints and the
-per-run lock: :mod:`recur.checkpoints`; devices: :mod:`recur.devices`.
+``torchrun``.  Data sources: :mod:`recur.data`, :mod:`recur.batches`; the net and its
+scores: :mod:`recur.evaluation`; losses: :mod:`recur.losses`; optimiser and schedule:
+:mod:`recur.optim`; checkpoints, the per-run lock and the files a run finds:
+:mod:`recur.checkpoints`; devices: :mod:`recur.devices`.
 """
 from __future__ import annotations
 
@@ -22,49 +23,22 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from recur import losses, mazes, results
-from recur.checkpoints import RunLock, load_latest, previous, rng_state, save_checkpoint
-from recur.checkpoints import set_rng_state
-from recur.config import ADDED_FIELDS, TrainConfig
+from recur.checkpoints import RunLock, finished_record, kept, load_latest, resume_state
+from recur.checkpoints import rng_state, save_checkpoint, set_rng_state
+from recur.config import TrainConfig
 from recur.data import make_data
 from recur.devices import init_distributed, resolve_device, shard, use_bf16
-from recur.models import build_model, count_parameters, iterates
+from recur.evaluation import build_net, evaluate
+from recur.models import count_parameters, iterates
 from recur.optim import lr_factor, make_optimizer
 from recur.progress import Progress, interactive
 from recur.provenance import git_commit, versions
-from recur.storage import DamagedFile, StorageError, ensure_writable
+from recur.storage import StorageError, ensure_writable
 
 PROGRESS = ("auto", "bar", "lines", "none")
-
-
-def build_net(config: TrainConfig):
-    """The untrained model a config describes."""
-    options = ({"dilation": config.dilation} if config.family == "maze" else
-               {"shared_norm": config.shared_norm} if config.family == "resnet_bn" else {})
-    return build_model(config.family, recurrent=config.recurrent, depth=config.depth,
-                       dataset=config.dataset, width=config.width, **options)
-
-
-@torch.no_grad()
-def evaluate(net, source, experiment: str, *, iterations: int | None = None,
-             batch_size: int = 500, bf16: bool = False) -> list[float]:
-    """Accuracy (%) after 1, 2, …, ``iterations`` iterations (default: as trained) for a
-    net with one recurrent module, all from one forward pass per batch; otherwise a
-    one-element list."""
-    net.eval()
-    correct_fn = losses.OBJECTIVES[experiment][1]
-    param = next(net.parameters())
-    stepwise = iterates(net)
-    totals, n = None, 0
-    for x, y in source.batches(batch_size):
-        x = x.to(param.dtype)
-        with torch.autocast(param.device.type, dtype=torch.bfloat16, enabled=bf16):
-            outs = net.trace(x, iterations=iterations)["outputs"] if stepwise else [net(x)]
-        hits = torch.stack([correct_fn(o, y, x).sum() for o in outs])
-        totals = hits if totals is None else totals + hits
-        n += len(y)
-    return [round(100.0 * float(c) / n, 3) for c in totals.cpu()]
 
 
 @dataclasses.dataclass
@@ -113,14 +87,8 @@ def _setup(config, device, rank, world, ckpt_path, *, resume, data_root, downloa
     run = _Run(config, device, rank, world, use_bf16(config.precision, device), net,
                torch.compile(step_fn) if config.compile else step_fn, optimizer, generator,
                train_src, test_src, ckpt_path, history=[])
-    state = load_latest(ckpt_path, log) if resume else None
-    if state is None and resume and ckpt_path.with_name(ckpt_path.name + ".corrupt").exists():
-        log(f"[recur] WARNING: no readable checkpoint of {config.name()} is left; training "
-            f"it afresh")
+    state = resume_state(ckpt_path, config, log) if resume else None
     if state is not None:
-        if {**ADDED_FIELDS, **state["config"]} != config.to_dict():  # older: fields added since
-            raise ValueError(f"{ckpt_path} belongs to another config; delete it or pass "
-                             f"resume=False")
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"], generator)
@@ -160,7 +128,6 @@ def _train_epoch(run: _Run, epoch: int) -> dict:
         hits += correct_fn(out.detach(), y, x).sum()
         run.samples += n_global
     if run.world > 1:  # the ranks' sums make the global epoch loss and accuracy
-        import torch.distributed as dist
         totals = torch.stack([loss_sum.double(), hits.double()])
         dist.all_reduce(totals)
         loss_sum, hits = totals[0], totals[1]
@@ -183,8 +150,8 @@ def _save(run: _Run, epoch: int) -> None:
         except StorageError as err:
             then = ("rerun: training resumes from there" if run.saved_epoch else
                     "rerun to train it from the start")
-            raise StorageError(f"{err}. Kept: {_kept(run)}; free the space or fix the "
-                               f"folder, then {then}") from None
+            raise StorageError(f"{err}. Kept: {kept(run.ckpt_path, run.saved_epoch)}; free the "
+                               f"space or fix the folder, then {then}") from None
     run.saved_epoch = epoch
 
 
@@ -234,63 +201,67 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
     over the epochs), ``lines`` (one line per epoch), ``none``, or ``auto`` (a bar when
     :func:`interactive`, else lines).
     """
-    if not isinstance(config, TrainConfig):
-        raise ValueError("train takes a recur.config.TrainConfig (see recur.profiles.make_config)")
-    if progress not in PROGRESS:
-        raise ValueError(f"progress must be one of {', '.join(PROGRESS)}, got {progress!r}")
-    mode = ("bar" if interactive() else "lines") if progress == "auto" else progress
+    mode = _mode(config, progress)
     quiet = (lambda *a, **k: None) if mode == "none" else log
-    rank, world, local_rank = init_distributed()
-    device = resolve_device(config.device)
-    if world > 1 and device.type == "cuda":
-        device = torch.device("cuda", local_rank)
+    rank, world, device = _placement(config)
     results_dir = results.results_dir(results_dir)
     record_path = results_dir / "runs" / f"{config.name()}.json"
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else results_dir / "checkpoints"
     ckpt_path = ckpt_dir / f"{config.name()}.pt"
-    if resume and (record := _finished(record_path, ckpt_path)):
+    if resume and (record := finished_record(record_path, ckpt_path)):
         return record
     if rank == 0:
         _check_folders(config, results_dir, ckpt_dir, checkpoint_dir is not None)
     lock = RunLock(ckpt_path.with_suffix(".lock"), wait=wait, log=log) if rank == 0 else None
     with lock or contextlib.nullcontext():  # ranks other than 0 share rank 0's lock
-        if resume and (record := _finished(record_path, ckpt_path)):
+        if resume and (record := finished_record(record_path, ckpt_path)):
             return record  # finished by the process we waited for
         run = _setup(config, device, rank, world, ckpt_path,
                      resume=resume, data_root=data_root, download=download, log=log,
                      info=quiet)  # warnings (a corrupt checkpoint) are never silenced
         shown = Progress(config, mode, log, done=len(run.history), show=rank == 0)
-        for epoch in range(len(run.history), config.epochs):
-            if stop_after is not None and run.epochs_run >= stop_after:
-                shown.close()
-                return _record(config, False, {"epochs_done": epoch, "history": run.history},
-                               {"device": str(run.device), "bf16": run.bf16})
-            with torch.enable_grad():  # also when called under no_grad (load_trained)
-                run.history.append(_train_epoch(run, epoch))
-            run.epochs_run += 1
-            if not math.isfinite(run.history[-1]["loss"]):
-                raise FloatingPointError(
-                    f"the training loss of {config.name()} became {run.history[-1]['loss']} "
-                    f"in epoch {epoch + 1}; stopped. Last good checkpoint: {_kept(run)}. "
-                    f"Try a lower lr.")
-            _save(run, epoch + 1)
-            shown.epoch(run.history[-1])
+        stopped = _epochs(run, shown, stop_after)
         shown.close()
-        return _share_record(run, record_path)
+        return stopped or _share_record(run, record_path)
 
 
-def _finished(record_path: Path, ckpt_path: Path) -> dict | None:
-    """The run's record if it finished and the record reads back whole; a damaged one is
-    reported and moved aside, and the run is then evaluated again (or trained)."""
-    if not record_path.exists():
-        return None
-    try:
-        return results.read_record(record_path)
-    except DamagedFile as err:
-        then = ("re-evaluating the run from its last checkpoint" if ckpt_path.exists() or
-                previous(ckpt_path).exists() else "no checkpoint is left: training the run again")
-        results.set_aside(record_path, err, then)
-        return None
+def _mode(config: TrainConfig, progress: str) -> str:
+    """The progress display :func:`train` uses, after checking its arguments."""
+    if not isinstance(config, TrainConfig):
+        raise ValueError("train takes a recur.config.TrainConfig (see recur.profiles.make_config)")
+    if progress not in PROGRESS:
+        raise ValueError(f"progress must be one of {', '.join(PROGRESS)}, got {progress!r}")
+    return ("bar" if interactive() else "lines") if progress == "auto" else progress
+
+
+def _placement(config: TrainConfig) -> tuple[int, int, torch.device]:
+    """(rank, world size, device) of this process; under DDP on GPUs, its local GPU."""
+    rank, world, local_rank = init_distributed()
+    device = resolve_device(config.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", local_rank)
+    return rank, world, device
+
+
+def _epochs(run: _Run, shown: Progress, stop_after: int | None) -> dict | None:
+    """The remaining epochs, each checkpointed; None when the run trained to the end, else
+    (stopped after ``stop_after`` epochs of this call) its unfinished record."""
+    config = run.config
+    for epoch in range(len(run.history), config.epochs):
+        if stop_after is not None and run.epochs_run >= stop_after:
+            return _record(config, False, {"epochs_done": epoch, "history": run.history},
+                           {"device": str(run.device), "bf16": run.bf16})
+        with torch.enable_grad():  # also when called under no_grad (load_trained)
+            run.history.append(_train_epoch(run, epoch))
+        run.epochs_run += 1
+        if not math.isfinite(run.history[-1]["loss"]):
+            raise FloatingPointError(
+                f"the training loss of {config.name()} became {run.history[-1]['loss']} "
+                f"in epoch {epoch + 1}; stopped. Last good checkpoint: "
+                f"{kept(run.ckpt_path, run.saved_epoch)}. Try a lower lr.")
+        _save(run, epoch + 1)
+        shown.epoch(run.history[-1])
+    return None
 
 
 def _check_folders(config: TrainConfig, results_dir: Path, ckpt_dir: Path,
@@ -304,14 +275,6 @@ def _check_folders(config: TrainConfig, results_dir: Path, ckpt_dir: Path,
         ensure_writable(mazes.default_cache_dir(), "set RECUR_CACHE to cache mazes elsewhere")
 
 
-def _kept(run: _Run) -> str:
-    """What a run that stops now leaves to resume from."""
-    if run.saved_epoch == 0:
-        return "no checkpoint yet"
-    path = run.ckpt_path if run.ckpt_path.is_file() else previous(run.ckpt_path)
-    return f"the checkpoint after epoch {run.saved_epoch} ({path})"
-
-
 def _share_record(run: _Run, record_path: Path) -> dict:
     """Rank 0 evaluates and writes the record; under DDP every rank gets it back."""
     record = _finish(run) if run.rank == 0 else None
@@ -319,11 +282,11 @@ def _share_record(run: _Run, record_path: Path) -> dict:
         try:
             results.write_record(record_path, record)
         except StorageError as err:
-            raise StorageError(f"{err}. Training finished and {_kept(run)} is kept: rerun to "
+            left = kept(run.ckpt_path, run.saved_epoch)
+            raise StorageError(f"{err}. Training finished and {left} is kept: rerun to "
                                f"evaluate it and write the record, without training "
                                f"again") from None
     if run.world > 1:
-        import torch.distributed as dist
         box = [record]
         dist.broadcast_object_list(box, src=0)
         record = box[0]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from recur import analysis
+from recur import analysis, visualise
 from recur.models import build_model, unroll
 
 RNG = np.random.default_rng(0)
@@ -110,9 +110,9 @@ def vis_setup():
     torch.manual_seed(0)
     net = build_model("convnet", recurrent=True, depth=6, dataset="digits", width=16)
     ref = blocky_digits()
-    rand = analysis._projector(ref, "mean")(
+    rand = visualise._projector(ref, "mean")(
         torch.randn(16, 1, 32, 32, generator=torch.Generator().manual_seed(1)))
-    alive = [f for f in range(16) if (analysis.activation_norm(net, rand, 2, f) > 0).all()]
+    alive = [f for f in range(16) if (visualise.activation_norm(net, rand, 2, f) > 0).all()]
     assert len(alive) >= 8
     return net, ref, rand, alive
 
@@ -123,8 +123,8 @@ def vis_images(vis_setup):
     whether the net was left as found."""
     net, ref, _, alive = vis_setup
     net.train()
-    imgs = {f: analysis.visualise_filter(net, layer=2, filter=f, steps=100, lr=0.1,
-                                         reference=ref).images for f in alive}
+    imgs = {f: visualise.visualise_filter(net, module=2, channel=f, steps=100, lr=0.1,
+                                          reference=ref).images for f in alive}
     left_as_found = all(p.requires_grad for p in net.parameters()) and net.training
     net.eval()
     return imgs, left_as_found
@@ -139,8 +139,8 @@ def test_feature_visualisation_raises_the_activation_above_random_images(vis_set
         # the image keeps the reference's brightness and range
         assert img.mean().item() == pytest.approx(ref.mean().item(), abs=0.05)
         assert ref.min() - 1e-6 <= img.min() and img.max() <= ref.max() + 1e-6
-        ratios.append((analysis.activation_norm(net, img, 2, f)
-                       / analysis.activation_norm(net, rand, 2, f).mean()).item())
+        ratios.append((visualise.activation_norm(net, img, 2, f)
+                       / visualise.activation_norm(net, rand, 2, f).mean()).item())
     ratios = torch.tensor(ratios)
     # every filter gains (≥ 1.1× the random images' mean activation norm); half of them
     # by ≥ 1.5×, the best by ≥ 5×.  Filters that mostly follow the brightness, which is
@@ -155,34 +155,34 @@ def test_feature_visualisation_is_filter_specific_and_deterministic(vis_setup, v
     corr = torch.tensor([abs(np.corrcoef(imgs[a].flatten(), imgs[b].flatten())[0, 1])
                          for a, b in itertools.combinations(alive, 2)])
     assert corr.median() < 0.3 and corr.max() < 0.9, corr  # different filters, other images
-    settings = analysis.FilterSettings(steps=100, lr=0.1)
-    again = analysis.visualise_filter(net, layer=2, filter=alive[0], reference=ref,
-                                      settings=settings)
+    settings = visualise.FilterSettings(steps=100, lr=0.1)
+    again = visualise.visualise_filter(net, module=2, channel=alive[0], reference=ref,
+                                       settings=settings)
     assert torch.equal(again.images, imgs[alive[0]])  # the same seed, the same image
-    other = analysis.visualise_filter(net, layer=2, filter=alive[0], reference=ref,
-                                      settings=settings, seed=1)  # a keyword overrides
+    other = visualise.visualise_filter(net, module=2, channel=alive[0], reference=ref,
+                                       settings=settings, seed=1)  # a keyword overrides
     assert other.settings.seed == 1 and not torch.equal(other.images, imgs[alive[0]])
-    batch = analysis.visualise_filter(net, layer=2, filter=alive[0], steps=5, lr=0.1,
-                                      reference=ref, batch=3).images
-    shown = analysis.to_display(batch)
+    batch = visualise.visualise_filter(net, module=2, channel=alive[0], steps=5, lr=0.1,
+                                       reference=ref, batch=3).images
+    shown = visualise.to_display(batch)
     assert batch.shape == (3, 1, 32, 32) and shown.shape == (3, 32, 32)
     assert np.allclose(shown.min((1, 2)), 0.0) and np.allclose(shown.max((1, 2)), 1.0)
-    assert analysis.to_display(batch[0]).shape == (32, 32)
+    assert visualise.to_display(batch[0]).shape == (32, 32)
 
 
 def test_regulariser_weights_grow_linearly_to_the_paper_values():
-    first, last = analysis.regulariser_weights(1, 5), analysis.regulariser_weights(5, 5)
+    first, last = visualise.regulariser_weights(1, 5), visualise.regulariser_weights(5, 5)
     assert first == {"main": 1.0, "tv": 0.0, "bn": 0.0}
     assert last == pytest.approx({"main": 0.64, "tv": 1.0, "bn": 10.0})  # paper A.6, CIFAR-10
-    ws = [analysis.regulariser_weights(k, 5) for k in range(1, 6)]
+    ws = [visualise.regulariser_weights(k, 5) for k in range(1, 6)]
     for key, step in (("main", -0.09), ("tv", 0.25), ("bn", 2.5)):
         assert np.allclose(np.diff([w[key] for w in ws]), step)  # linear in depth
-    assert analysis.regulariser_weights(3, 4) == pytest.approx(
+    assert visualise.regulariser_weights(3, 4) == pytest.approx(
         {"main": 1.0 - 0.36 * 2 / 3, "tv": 2 / 3, "bn": 20 / 3})
-    assert analysis.regulariser_weights(1, 1) == first
-    for layer in (0, 6, 2.0, True):
-        with pytest.raises(ValueError, match=r"layer = .* use an integer in 1\.\.5"):
-            analysis.regulariser_weights(layer, 5)
+    assert visualise.regulariser_weights(1, 1) == first
+    for module in (0, 6, 2.0, True):
+        with pytest.raises(ValueError, match=r"module = .* use an integer in 1\.\.5"):
+            visualise.regulariser_weights(module, 5)
 
 
 def stats_distance(h, mean, var):
@@ -193,16 +193,16 @@ def stats_distance(h, mean, var):
 
 def test_statistics_prior_pulls_the_first_layer_towards_the_data(vis_setup):
     net, ref, _, alive = vis_setup
-    mean, var = analysis.first_layer_statistics(net, ref)
+    mean, var = visualise.first_layer_statistics(net, ref)
     dist = {}
     for bn in (0.0, 10.0):
-        img = analysis.visualise_filter(net, layer=3, filter=alive[0], steps=60, lr=0.1,
-                                        reference=ref, bn=bn, batch=4).images
-        m, v = analysis.first_layer_statistics(net, img)
+        img = visualise.visualise_filter(net, module=3, channel=alive[0], steps=60, lr=0.1,
+                                         reference=ref, bn=bn, batch=4).images
+        m, v = visualise.first_layer_statistics(net, img)
         dist[bn] = ((m - mean).norm() + (v - var).norm()).item()
     assert dist[10.0] < 0.7 * dist[0.0], dist
     with pytest.raises(ValueError):  # no BatchNorm and no reference: no statistics to match
-        analysis.visualise_filter(net, layer=1, filter=0, steps=1, bn=1.0, shape=(1, 1, 32, 32))
+        visualise.visualise_filter(net, module=1, channel=0, steps=1, bn=1.0, shape=(1, 1, 32, 32))
 
     # a net with BatchNorm: the first BatchNorm's input is pulled towards its running statistics
     torch.manual_seed(0)
@@ -212,8 +212,8 @@ def test_statistics_prior_pulls_the_first_layer_towards_the_data(vis_setup):
     hook = first.register_forward_hook(lambda m, i, o: seen.__setitem__("h", i[0]))
     dist = {}
     for bn in (0.0, 10.0):
-        img = analysis.visualise_filter(bn_net, layer=1, filter=0, steps=40, lr=0.1, bn=bn,
-                                        shape=(4, 1, 32, 32)).images
+        img = visualise.visualise_filter(bn_net, module=1, channel=0, steps=40, lr=0.1, bn=bn,
+                                         shape=(4, 1, 32, 32)).images
         with torch.no_grad():
             bn_net(img)
         dist[bn] = stats_distance(seen["h"], first.running_mean, first.running_var)
@@ -230,40 +230,40 @@ def test_a_filter_dead_by_construction_is_marked_silent(vis_setup):
         dead.blocks[0].conv.weight[alive[0]] = 0.0
         dead.blocks[0].conv.bias[alive[0]] = -1.0
     for n, f, silent in ((dead, alive[0], True), (dead, alive[1], False), (net, alive[0], False)):
-        out = analysis.visualise_filter(n, layer=2, filter=f, steps=5, lr=0.1, reference=ref,
-                                        batch=2, candidates=2)
-        assert out.silent.tolist() == [silent] * 2 and (out.layer, out.filter) == (2, f)
+        out = visualise.visualise_filter(n, module=2, channel=f, steps=5, lr=0.1, reference=ref,
+                                         batch=2, candidates=2)
+        assert out.silent.tolist() == [silent] * 2 and (out.module, out.channel) == (2, f)
         with torch.no_grad():  # the activation, straight from the trace, not activation_norm
             h = n.trace(out.images, iterations=2, outputs=False)["features"][1][:, f]
         assert torch.equal(out.activation, h.flatten(1).norm(dim=1))
 
 
-def test_layers_count_from_one(vis_setup):
-    """Layer k is the output of the k-th module (iteration): layer 1 is the shared module
-    applied once to the prelude's output, layer 2 twice."""
+def test_modules_count_from_one(vis_setup):
+    """Module k is the output of the k-th module (iteration): module 1 is the shared module
+    applied once to the prelude's output, module 2 twice."""
     net, ref, _, alive = vis_setup
     x, f = ref[:5], alive[0]
     with torch.no_grad():
         h1 = net.blocks[0](net.prelude(x))
         h2 = net.blocks[0](h1)
     for k, h in ((1, h1), (2, h2)):
-        assert torch.allclose(analysis.activation_norm(net, x, k, f),
+        assert torch.allclose(visualise.activation_norm(net, x, k, f),
                               h[:, f].flatten(1).norm(dim=1), rtol=1e-5, atol=1e-6)
     # a recurrent net may be asked for more iterations than it was trained with
-    assert analysis.activation_norm(net, x, net.iterations + 2, f).shape == (5,)
+    assert visualise.activation_norm(net, x, net.iterations + 2, f).shape == (5,)
 
 
-@pytest.mark.parametrize("layer, filter, match", [
-    (0, 0, r"layer = 0 .* use an integer >= 1"),
-    (True, 0, r"layer = True .* use an integer >= 1"),
-    (4, 0, r"layer = 4 .* use an integer in 1\.\.3"),  # the feed-forward net has 3 modules
-    (1, -1, r"filter = -1 .* use an integer >= 0"),
-    (1, 16, r"filter = 16 .* use an integer in 0\.\.15"),  # width 16
+@pytest.mark.parametrize("module, channel, match", [
+    (0, 0, r"module = 0 .* use an integer >= 1"),
+    (True, 0, r"module = True .* use an integer >= 1"),
+    (4, 0, r"module = 4 .* use an integer in 1\.\.3"),  # the feed-forward net has 3 modules
+    (1, -1, r"channel = -1 .* use an integer >= 0"),
+    (1, 16, r"channel = 16 .* use an integer in 0\.\.15"),  # width 16
 ])
-def test_visualise_filter_names_a_bad_index_and_its_range(vis_setup, layer, filter, match):
+def test_visualise_filter_names_a_bad_index_and_its_range(vis_setup, module, channel, match):
     ff = unroll(vis_setup[0]).train()
     with pytest.raises(ValueError, match=match):
-        analysis.visualise_filter(ff, layer, filter, steps=1, reference=vis_setup[1])
+        visualise.visualise_filter(ff, module, channel, steps=1, reference=vis_setup[1])
     assert all(p.requires_grad for p in ff.parameters()) and ff.training  # left as found
 
 
@@ -273,6 +273,6 @@ def test_visualise_filter_names_a_bad_index_and_its_range(vis_setup, layer, filt
     ({"tv": float("nan")}, "tv"), ({"shape": (32, 32)}, "shape")])
 def test_filter_settings_are_validated_on_creation(options, name):
     with pytest.raises(ValueError, match=rf"^{name} = "):
-        analysis.FilterSettings(**options)
+        visualise.FilterSettings(**options)
     with pytest.raises(TypeError):  # an unknown option is an error, not ignored
-        analysis.visualise_filter(None, 1, 0, stepz=10)
+        visualise.visualise_filter(None, 1, 0, stepz=10)

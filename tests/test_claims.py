@@ -8,7 +8,8 @@ import pytest
 import torch
 from scipy import stats
 
-from recur import claims, experiments, feature_study, findings, paper, results
+from recur import claims, experiments, feature_study, findings, paper, results, verdicts
+from recur.forms import FORMS
 from recur.findings import INCONCLUSIVE, NOT_HERE, NOT_REPRODUCED, REPRODUCED
 from recur.models import build_model, classifier_input, count_parameters, head_parameters
 from recur.profiles import make_config
@@ -111,7 +112,8 @@ def test_feature_claims():
     probes = pd.DataFrame([(r, "pooled", m, 90.0 + m) for r in (False, True) for m in (1, 2)],
                           columns=["recurrent", "features", "module", "test_acc"])
     reuse = pd.DataFrame({"seed": [0], "trained": [0.6], "untrained": [0.2]})  # one seed
-    cka = {"same seed": {"rec8": 0.99, "ff4": 0.97}, "other seed": {"rec8": 0.98, "ff4": 0.95}}
+    cka = {"same seed": {claims.SAME_DEPTH: 0.99, claims.SHALLOWER: 0.97},
+           "other seed": {claims.SAME_DEPTH: 0.98, claims.SHALLOWER: 0.95}}
     depth = {True: {3: [0.2, 0.3], 5: [0.25, 0.35], 7: [0.2, 0.2]},
              False: {1: [0.3, 0.2], 2: [0.4, 0.3], 4: [0.3, 0.35]}}
     starts = {True: {3: [0.9, 0.85], 5: [0.95, 0.9], 7: [0.88, 0.9]},
@@ -164,10 +166,10 @@ def test_filter_pictures_from_two_starts():
     x = torch.randn(20, 1, 32, 32)
     filters = feature_study.selective_filters(net, x, k=2)
     assert len(filters) == 2 and len(set(filters)) == 2
-    p = feature_study.filter_pictures(net, filters[0], x, layers=2, steps=3, seed=0)
+    p = feature_study.filter_pictures(net, filters[0], x, modules=2, steps=3, seed=0)
     assert len(p["images"]) == len(p["silent"]) == len(p["gain"]) == len(p["starts"]) == 2
     assert len(p["depths"]) == 1
-    same = feature_study.filter_pictures(net, filters[0], x, layers=2, steps=3, seed=0)
+    same = feature_study.filter_pictures(net, filters[0], x, modules=2, steps=3, seed=0)
     assert same["starts"] == p["starts"]  # deterministic for a seed
     a, b = np.arange(16.0), np.arange(16.0)[::-1] * 3 + 1
     assert feature_study.similarity(a, b) == pytest.approx(1.0)
@@ -237,3 +239,84 @@ def test_split_summary_and_info_table():
     info = datasets.info_table()
     assert sorted(info.index) == sorted(datasets.IMAGE_DATASETS)
     assert info.loc["digits", "flip"] == datasets.INFO["digits"].flip
+
+
+def test_the_nets_of_notebook_05_by_family_form_depth_and_seed():
+    torch.manual_seed(0)
+    kinds = [("convnet", r, d) for r, d in ((True, 8), (False, 8), (False, 4))]
+    made = {(*k, s): build_model(k[0], recurrent=k[1], depth=k[2], dataset="digits",
+                                 width=4).eval() for s in (0, 1, 2) for k in kinds}
+    nets = feature_study.Nets({k: None for k in made}, made, pd.DataFrame())
+    assert nets("convnet", True, 8, 1) is made[("convnet", True, 8, 1)]
+    assert nets.describe() == ("convnet depth 8 recurrent, convnet depth 8 feed-forward, "
+                               "convnet depth 4 feed-forward")
+    pairings = feature_study.cka_pairings(nets, [0, 1, 2])
+    assert list(pairings) == ["same seed", "seeds 0, 1", "seeds 1, 2", "seeds 2, 0"]
+    ring = pairings["seeds 2, 0"]
+    assert ring[feature_study.REFERENCE] is made[("convnet", False, 8, 2)]
+    assert ring[claims.SAME_DEPTH] is made[("convnet", True, 8, 0)]
+    assert ring[claims.SHALLOWER] is made[("convnet", False, 4, 0)]
+    assert ring[feature_study.ANOTHER_SEED] is made[("convnet", False, 8, 0)]
+    assert feature_study.ANOTHER_SEED not in pairings["same seed"]
+    x = torch.randn(30, 1, 32, 32)
+    cka = feature_study.cka_table(pairings, x)
+    assert list(cka.index) == [claims.SAME_DEPTH, claims.SHALLOWER, feature_study.ANOTHER_SEED]
+    across = feature_study.across_seeds(cka)
+    assert list(across) == ["seeds 0, 1", "seeds 1, 2", "seeds 2, 0"]
+    assert across["seeds 0, 1"].equals(cka[("seeds 0, 1", "last module")])
+    maps = feature_study.cka_maps(pairings["same seed"], x)
+    from recur import analysis
+    feats = [analysis.module_features(made[("convnet", r, d, 0)], x)
+             for r, d in ((False, 8), (True, 8), (False, 4))]
+    assert np.allclose(maps[1], analysis.cka_matrix(feats[0], feats[2], debiased=True))
+    assert maps[0].shape == (5, 5) and maps[1].shape == (5, 1)
+
+
+def test_untrained_control_and_reuse_summary():
+    c = make_config("quick", "classification", family="convnet", recurrent=True, depth=8,
+                    dataset="digits", seed=3)
+    net = feature_study.untrained(c)
+    torch.manual_seed(3)
+    direct = build_model("convnet", recurrent=True, depth=8, dataset="digits", width=c.width)
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(),
+                                                 direct.state_dict().values()))
+    reuse = {"trained": {"pairs": 10, "mean_ratio": 0.61234, "frac_reused": 0.5,
+                         "frac_pairs_used_everywhere": 0.25}}
+    table = feature_study.reuse_summary(reuse)
+    assert table.loc["mean ratio", "trained"] == 0.612 and len(table) == 4
+
+
+def test_probe_summaries_and_picture_summaries():
+    probes = pd.DataFrame([{"features": "full", "net": FORMS[r], "module": m, "seed": s,
+                            "dims": 100, "train_acc": 90.0 + s, "test_acc": 91.0 - r * 5,
+                            "train_acc_paper": 80.0, "test_acc_paper": 70.0}
+                           for r in (False, True) for m in (1, 2) for s in (0, 1)])
+    mean = feature_study.probe_means(probes)
+    assert len(mean) == 4 and mean.train_acc.iloc[0] == 90.5
+    assert feature_study.test_above_train(mean) == [
+        f"{FORMS[False]} full module {m} (+0.5)" for m in (1, 2)]
+    text = feature_study.probe_text(mean)
+    assert text.loc[("full", FORMS[True]), ("ours", 1)] == "90.5/86.0"
+    assert text.loc[("full", FORMS[True]), ("paper", 2)] == "80.0/70.0"
+    pictures = {(True, 3): {"silent": [False, True], "depths": [0.2], "starts": [0.9, np.nan]},
+                (False, 1): {"silent": [False, False], "depths": [0.4], "starts": [0.5, 0.7]}}
+    assert feature_study.silent_pictures(pictures) == [f"{FORMS[True]} filter 3 at 2"]
+    sim = feature_study.picture_similarity(pictures)
+    assert sim[FORMS[True]] == (0.2, 0.9) and sim[FORMS[False]] == (0.4, 0.6)
+
+
+def test_facts_of_notebooks_01_02_and_04():
+    counts = pd.DataFrame({"family": ["mlp", "mlp", "convnet"], "effective depth": [3, 4, 4],
+                           "feed-forward params": [10, 20, 30], "recurrent params": [10, 10, 30]})
+    facts = claims.fewer_parameters(counts)
+    assert [f.claim for f in facts] == [verdicts.fewer_parameters(counts[counts.family == f], f)
+                                        .claim for f in ("mlp", "convnet")]
+    table = pd.DataFrame({"train": [10, 10], "test": [2, 2], "mean path": [5.0, 7.5],
+                          "train/test overlap": [0, 0]}, index=["small", "large"])
+    maze = claims.maze_data(table, {5: 0.1, 7: 0.0})
+    assert [f.holds for f in maze] == [True, True, True, True]
+    assert maze[0].checked.startswith("all 24 mazes") and maze[3].checked.startswith("5.0 < 7.5")
+    assert not claims.maze_data(table, {5: 0.6, 7: 0.0})[1].holds
+    sizes = pd.DataFrame({"paper width": [3_560_000, 11_200_000], "trained width": [300, 1000]})
+    fact = claims.parameter_ratio(sizes)
+    assert fact == verdicts.parameter_ratio(3_560_000, 11_200_000, 3.56 / 11.2, trained=0.3)

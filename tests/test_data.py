@@ -13,7 +13,7 @@ import torch.nn.functional as F
 import torchvision.transforms as T
 from PIL import Image
 
-from recur import data, mazes
+from recur import batches, data, mazes
 from recur.profiles import make_config
 
 RNG = np.random.default_rng(0)
@@ -260,14 +260,14 @@ def test_place_puts_each_image_at_its_offset():
     """The one placement routine, against an independent oracle (F.pad per image)."""
     images = torch.randint(1, 255, (5, 3, 7, 7), dtype=torch.uint8)
     offsets = torch.tensor([[0, 0], [5, 5], [2, 3], [0, 5], [4, 1]])
-    canvas = data.place(images, offsets, 12)
+    canvas = batches.place(images, offsets, 12)
     for img, (r, c), out in zip(images, offsets.tolist(), canvas):
         assert torch.equal(out, F.pad(img, (c, 12 - 7 - c, r, 12 - 7 - r)))
 
 
 def test_maze_batches_without_a_generator_and_their_placement(tmp_path):
     ds = data.MazeDataset("train", "small", n_train=40, n_test=10, cache_dir=tmp_path)
-    source = data.MazeBatches(ds)
+    source = batches.MazeBatches(ds)
     x, y = next(iter(source.batches(16)))  # no generator: torch's default one
     assert x.shape == (16, 3, 32, 32) and y.shape == (16, 32, 32)
     inputs, targets = mazes.render(ds.mazes, 2)
@@ -282,7 +282,7 @@ def test_maze_batches_without_a_generator_and_their_placement(tmp_path):
     assert torch.equal(view_y[:, pad:pad + 24, pad:pad + 24], torch.from_numpy(targets).long())
     # the test set: placed once at the dataset's fixed offsets, the same as MazeDataset serves
     test = data.MazeDataset("test", "small", n_train=40, n_test=10, cache_dir=tmp_path)
-    tx, ty = next(iter(data.MazeBatches(test).batches(10)))
+    tx, ty = next(iter(batches.MazeBatches(test).batches(10)))
     ex, ey = test.batch(range(10))
     assert torch.equal(tx, ex) and torch.equal(ty, ey)
 
@@ -308,11 +308,11 @@ def test_random_crop_is_placement_in_reverse():
     F.pad per image, cut at the drawn offset (an independent oracle)."""
     images = torch.randint(1, 255, (6, 2, 5, 5), dtype=torch.uint8)
     offsets = torch.randint(0, 4, (6, 2))
-    canvas = data.place(images, offsets, 8)
+    canvas = batches.place(images, offsets, 8)
     for img, (r, c), out in zip(images, offsets.tolist(), canvas):
         assert torch.equal(out[:, r:r + 5, c:c + 5], img) and out.sum() == img.sum()
     g = torch.Generator().manual_seed(3)
-    crops = data.random_crop(images, 5, 2, torch.Generator().manual_seed(3))
+    crops = batches.random_crop(images, 5, 2, torch.Generator().manual_seed(3))
     top, left = torch.randint(5, (6,), generator=g), torch.randint(5, (6,), generator=g)
     for img, t, lt, out in zip(images, top.tolist(), left.tolist(), crops):
         assert torch.equal(out, F.pad(img, (2,) * 4)[:, t:t + 5, lt:lt + 5])
@@ -329,12 +329,12 @@ def test_every_batch_source_meets_the_protocol(tmp_path, monkeypatch):
     for config in (mazes_config, digits_config):
         for source, n in zip(data.make_data(config, torch.device("cpu")), (config.n_train,
                                                                           config.n_test)):
-            assert isinstance(source, data.BatchSource) and len(source) == n
+            assert isinstance(source, batches.BatchSource) and len(source) == n
             g = torch.Generator().manual_seed(0)
             ys = [y for _, y in source.batches(16, g)]
             assert sum(len(y) for y in ys) == n and all(y.dtype == torch.int64 for y in ys)
             view = source.eval_view()
-            assert isinstance(view, data.BatchSource) and len(view) == n
+            assert isinstance(view, batches.BatchSource) and len(view) == n
             x, _ = next(iter(view.batches(n)))
             assert x.dtype == torch.float32 and len(x) == n
     assert isinstance(data.make_data(mazes_config, "cpu")[0].dataset.mazes, mazes.Mazes)

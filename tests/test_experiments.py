@@ -66,7 +66,7 @@ def test_run_all_takes_configs_only():
 
 def test_comparison_keeps_the_varying_keys(trained):
     runs, _ = trained
-    table = experiments.comparison(runs)
+    table = results.comparison(runs)  # was experiments.comparison
     assert table.index.names == ["depth"] and list(table.index) == [8, 12]
     mean = runs[(runs.depth == 8) & runs.recurrent].test_acc.mean()
     assert table.loc[8, "recurrent"].startswith(f"{mean:.1f} ± ")
@@ -209,6 +209,101 @@ def test_runs_with_another_split_are_never_averaged_together():
     df = results.with_settings(pd.DataFrame(rows))
     assert list(df.split) == ["fixed", "per seed"] * 4
     assert results._split({"seed": 2, "split_seed": 7}) == "seed 7"
-    table = results.comparison(pd.DataFrame(rows)).set_index("split")
+    table = results.comparison(pd.DataFrame(rows), compact=False).set_index("split")
     assert table.loc["fixed", "feed-forward"].startswith("95.5 ± 0.5 (n=2)")
     assert table.loc["per seed", "feed-forward"].startswith("90.5 ± 0.5 (n=2)")
+
+
+def _two_forms(accs):
+    """Runs of family mlp at depths 3 and 4: (recurrent, depth, seed) -> test accuracy."""
+    return pd.DataFrame([{"family": "mlp", "recurrent": r, "depth": d, "seed": s, "test_acc": a,
+                          "train_acc": a + 1} for (r, d, s), a in accs.items()])
+
+
+def test_shallowest_depths_and_the_largest_spread():
+    accs = {(r, d, s): 80.0 + s + (d == 4) * r * 5 * s for r in (False, True) for d in (3, 4)
+            for s in (0, 1, 2)}
+    runs = _two_forms(accs)
+    assert experiments.shallowest_identical(runs)
+    worst = experiments.largest_spread(runs)  # recurrent depth 4: 80, 86, 92
+    assert (worst["family"], worst["recurrent"], worst["depth"]) == ("mlp", True, 4)
+    assert worst["test_acc"] == [80.0, 86.0, 92.0] and worst["train_acc"] == [81.0, 87.0, 93.0]
+    accs[(True, 3, 1)] += 0.1
+    assert not experiments.shallowest_identical(_two_forms(accs))
+
+
+def test_the_batchnorm_sweep_is_the_notebooks_grid():
+    from recur import sweep
+
+    recipe = dict(dataset="digits", seeds=[0, 1], n_train=200, epochs=8, profile="quick",
+                  device="cpu")
+    ours, shared, reference = experiments.batchnorm_sweep(depth=11, width=16, **recipe)
+    common = dict(seeds=[0, 1], datasets=["digits"], profile="quick", device="cpu",
+                  n_train=200, epochs=8, milestones=(6,))
+    direct = sweep.grid("classification", families=["resnet_bn"], depths=[11], forms=(True,),
+                        **common)
+    assert [c.name() for c in ours] == [c.replace(width=16).name() for c in direct]
+    assert [c.name() for c in shared] == [c.replace(shared_norm=True).name() for c in ours]
+    assert [c.name() for c in reference] == [c.name() for c in sweep.grid(
+        "classification", families=["resnet18"], depths=[18], forms=(False,), **common)]
+    assert experiments.batchnorm_sweep(depth=7, width=16, **recipe)[1] == []  # one iteration
+    assert experiments.batchnorm_recipe(**(recipe | {"n_train": 0, "epochs": 0})) == dict(
+        seeds=[0, 1], datasets=["digits"], profile="quick", device="cpu", n_train=None)
+
+
+def test_the_size_report_is_model_sizes_arithmetic():
+    ours, _, reference = experiments.batchnorm_sweep(
+        depth=11, width=8, dataset="digits", seeds=[0], n_train=0, epochs=0, profile="quick",
+        device="cpu")
+    r = experiments.size_report(ours[0], reference[0])
+    sizes = experiments.model_sizes([ours[0], reference[0]])
+    assert r.sizes.equals(sizes) and r.ours == sizes["trained width"].iloc[0]
+    assert r.ratio["trained width"] == sizes["trained width"].iloc[0] / sizes[
+        "trained width"].iloc[1]
+    deeper = experiments.model_sizes([ours[0].replace(depth=15)])["trained width"].iloc[0]
+    assert r.per_iteration == deeper - r.ours > 0
+    one = experiments.model_sizes([ours[0].replace(shared_norm=True)])["trained width"].iloc[0]
+    assert r.shared == one < r.ours
+    assert r.at_reference == experiments.model_sizes(
+        [ours[0].replace(width=reference[0].width)])["trained width"].iloc[0]
+
+
+def test_shared_norm_table_and_its_lines():
+    rows = [{"family": "resnet_bn", "seed": s, "shared_norm": one,
+             "train_acc": 90.0 + s - 9 * one, "test_acc": 80.0 + s - 9 * one,
+             "history": [{"train_acc": 50.0}, {"train_acc": 95.0 + s}]}
+            for s in (0, 1) for one in (False, True)]
+    runs = pd.DataFrame(rows + [{"family": "resnet18", "seed": 0, "shared_norm": False,
+                                 "train_acc": 1.0, "test_acc": 1.0, "history": []}])
+    side, means = experiments.shared_norm_table(runs)
+    assert list(side.columns) == [f"{v} ({n})" for v in ("fit_acc", "train_acc", "test_acc")
+                                  for n in ("per iteration", "one shared")]
+    assert side.loc[1, "fit_acc (one shared)"] == 96.0
+    assert side.loc[0, "test_acc (one shared)"] == 71.0
+    assert means.loc[True, "test_acc"] == 71.5 and means.loc[False, "fit_acc"] == 95.5
+    line = experiments.shared_norm_text(means, n_seeds=2, depth=19)
+    assert "test accuracy 80.50% against 71.50%" in line and line.startswith("means over 2 seeds")
+    assert "none trained" in experiments.shared_norm_text(means.iloc[:1], n_seeds=2, depth=7)
+    assert experiments.statistics_three_ways([]) is None
+    assert experiments.statistics_text(None, seed=0, per_iteration=1.0, depth=7) == (
+        "depth 7 is one iteration: nothing to separate")
+    text = experiments.statistics_text({"as trained": 10.0, "one set": 10.3, "per iteration": 97.5},
+                                       seed=0, per_iteration=99.0, depth=19)
+    assert text.startswith("seed 0, the net trained with one shared BatchNorm, test accuracy: "
+                           "10.0% as trained, 10.3% one set, 97.5% per iteration")
+
+
+def test_the_quick_profiles_digits_check():
+    runs = pd.DataFrame([{"family": f, "recurrent": r, "test_acc": 90.0 - 20 * (f == "mlp")}
+                         for f in ("mlp", "convnet") for r in (False, True)])
+    line = experiments.check_forms_learn(runs, families=["mlp", "convnet"], profile="quick",
+                                         dataset="digits")
+    assert line == "convnet: every form averages at least 80% test accuracy\n"
+    assert experiments.check_forms_learn(runs, families=["mlp"], profile="quick",
+                                         dataset="digits") == ""  # mlps are not checked
+    bad = runs.assign(test_acc=70.0)
+    with pytest.raises(AssertionError, match="convnet feed-forward: mean test accuracy 70.0%"):
+        experiments.check_forms_learn(bad, families=["convnet"], profile="quick",
+                                      dataset="digits")
+    assert experiments.check_forms_learn(bad, families=["convnet"], profile="paper",
+                                         dataset="digits") == ""

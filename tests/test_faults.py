@@ -23,7 +23,7 @@ import pytest
 import torch
 
 from recur import checkpoints as C
-from recur import mazes, reproduce, results
+from recur import executed, mazes, readme, reproduce, results
 from recur import train as T
 from recur.__main__ import main
 from recur.storage import DamagedFile, StorageError
@@ -166,7 +166,7 @@ def write_readme(root, v):
         path.write_text(README_TEXT)
         for k in (1, 2):
             results.write_record(root / f"res{k}" / "runs" / "r.json", _record(k))
-    reproduce.update_readme("quick", results_root=root / f"res{v}", readme=path)
+    readme.update_readme("quick", results_root=root / f"res{v}", readme=path)
     return path
 
 
@@ -183,7 +183,7 @@ def version(path):
     if path.suffix == ".pt":
         return C.load_latest(path)["epoch"]
     if path.suffix == ".ipynb":
-        return reproduce.read_notebook(path).cells[0].outputs[0]["data"]["text/plain"]
+        return executed.read_notebook(path).cells[0].outputs[0]["data"]["text/plain"]
     if path.suffix == ".png":
         return path.read_bytes()
     if path.name == "README.md":
@@ -356,8 +356,8 @@ def test_a_damaged_executed_notebook_is_named_and_skipped(tmp_path, damage, caps
     path = write_notebook(tmp_path, 1)
     DAMAGE[damage](path)
     with pytest.raises(DamagedFile, match=f"notebook {path}"):
-        reproduce.read_notebook(path)
-    assert reproduce.findings_section(tmp_path).startswith("_No executed notebooks")
+        executed.read_notebook(path)
+    assert readme.findings_section(tmp_path).startswith("_No executed notebooks")
     err = capsys.readouterr().err
     assert str(path) in err and "left out of the README" in err
 
@@ -368,7 +368,7 @@ def test_a_damaged_readme_is_named_and_left_unchanged(tmp_path, damage):
     DAMAGE[damage](path)
     before = path.read_bytes() if path.is_file() else None
     with pytest.raises(DamagedFile, match=f"README {path}"):
-        reproduce.update_readme("quick", results_root=tmp_path / "res1", readme=path)
+        readme.update_readme("quick", results_root=tmp_path / "res1", readme=path)
     assert (path.read_bytes() if path.is_file() else None) == before
 
 

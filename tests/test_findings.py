@@ -7,9 +7,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from recur import findings, paper, results
+from recur import display, findings, paper, report, results, verdicts
 from recur.findings import INCONCLUSIVE, NOT_HERE, NOT_REPRODUCED, REPRODUCED
 from recur.provenance import ROOT
+
+#: each one-sided test's level, and the t or normal quantile of the two-sided interval: read
+#: from the one constant, so changing the confidence level changes no test
+ALPHA = (1 - findings.CONFIDENCE) / 2
+UPPER = 1 - ALPHA
 
 
 def _runs(rows):
@@ -22,7 +27,7 @@ B = pd.Series([90.0, 88.9, 89.2, 91.1, 88.1], index=range(5))
 
 def test_paired_interval_is_scipys():
     g = findings.gap(A, B)
-    ci = stats.ttest_rel(A, B).confidence_interval(confidence_level=0.90)
+    ci = stats.ttest_rel(A, B).confidence_interval(confidence_level=findings.CONFIDENCE)
     assert (g.low, g.high) == pytest.approx((ci.low, ci.high), rel=1e-12)
     assert g.df == 4 and g.n == 5 and g.estimate == pytest.approx((A - B).mean())
 
@@ -30,30 +35,32 @@ def test_paired_interval_is_scipys():
 def test_unpaired_interval_is_welchs():
     b = B.iloc[:3].set_axis([10, 11, 12])  # other seeds: no pairing
     g = findings.gap(A, b)
-    ci = stats.ttest_ind(A, b, equal_var=False).confidence_interval(confidence_level=0.90)
+    welch = stats.ttest_ind(A, b, equal_var=False)
+    ci = welch.confidence_interval(confidence_level=findings.CONFIDENCE)
     assert (g.low, g.high) == pytest.approx((ci.low, ci.high), rel=1e-9)
 
 
-def test_equivalence_is_two_one_sided_tests_at_five_percent():
+def test_equivalence_is_two_one_sided_tests_each_at_alpha():
     d = A - B
     for margin in (0.5, 1.0, 1.5, 2.0, 3.0):
         lower = stats.ttest_1samp(d, -margin, alternative="greater").pvalue
         upper = stats.ttest_1samp(d, margin, alternative="less").pvalue
-        tost = max(lower, upper) < 0.05
-        beyond = (stats.ttest_1samp(d, margin, alternative="greater").pvalue < 0.05 or
-                  stats.ttest_1samp(d, -margin, alternative="less").pvalue < 0.05)
+        tost = max(lower, upper) < ALPHA
+        beyond = (stats.ttest_1samp(d, margin, alternative="greater").pvalue < ALPHA or
+                  stats.ttest_1samp(d, -margin, alternative="less").pvalue < ALPHA)
         verdict = findings.equivalence(findings.gap(A, B), margin)
         assert verdict == (REPRODUCED if tost else NOT_REPRODUCED if beyond else INCONCLUSIVE)
     assert findings.equivalence(findings.gap(A, B), 3.0) == REPRODUCED
     assert findings.equivalence(findings.gap(A + 5, B), 1.0) == NOT_REPRODUCED
 
 
-def test_direction_is_a_one_sided_test_at_five_percent():
+def test_direction_is_a_one_sided_test_at_alpha():
     for shift in (-3.0, -0.4, 0.0, 0.4, 3.0):
         d = A + shift - B
         p_up = stats.ttest_1samp(d, 0, alternative="greater").pvalue
         p_down = stats.ttest_1samp(d, 0, alternative="less").pvalue
-        expected = REPRODUCED if p_up < 0.05 else NOT_REPRODUCED if p_down < 0.05 else INCONCLUSIVE
+        expected = (REPRODUCED if p_up < ALPHA else NOT_REPRODUCED if p_down < ALPHA
+                    else INCONCLUSIVE)
         assert findings.direction(findings.gap(A + shift, B)) == expected
 
 
@@ -70,11 +77,11 @@ def test_a_known_test_set_variance_gets_satterthwaites_degrees_of_freedom():
     seeds = (A - B).var(ddof=1) / 5
     expected = (seeds + g.shared_var) ** 2 / (seeds ** 2 / 4)  # the known part adds no noise
     assert g.df == pytest.approx(expected) and g.df > 4
-    t = stats.t.ppf(0.95, expected)
+    t = stats.t.ppf(UPPER, expected)
     assert g.half_width == pytest.approx(t * math.sqrt(seeds + g.shared_var))
     alone = findings.gap(A, A, shared_test=360)  # no spread between seeds: a known variance
     assert alone.df == math.inf and alone.half_width == pytest.approx(
-        stats.norm.ppf(0.95) * math.sqrt(alone.shared_var))
+        stats.norm.ppf(UPPER) * math.sqrt(alone.shared_var))
 
 
 def test_one_seed_borrows_a_pooled_spread_with_its_degrees_of_freedom():
@@ -85,7 +92,7 @@ def test_one_seed_borrows_a_pooled_spread_with_its_degrees_of_freedom():
     assert df == 4 and sd == pytest.approx(math.sqrt(2 * np.var(per_seed, ddof=0) * 3 / 4))
     one = findings.gap(pd.Series([91.0], index=[0]), pd.Series([90.0], index=[0]),
                        pooled=(sd, df))
-    t = stats.t.ppf(0.95, df)
+    t = stats.t.ppf(UPPER, df)
     assert (one.low, one.high) == pytest.approx((1 - t * sd, 1 + t * sd))
     alone = findings.gap(pd.Series([91.0], index=[0]), pd.Series([90.0], index=[0]))
     assert alone.half_width == math.inf and findings.equivalence(alone, 1.0) == INCONCLUSIVE
@@ -114,7 +121,7 @@ def test_combining_depths():
                                                                    "inconclusive at 12")
     flat = _runs([(r, d, s, 50 + 3 * s * r) for r in (False, True) for d in (8, 12, 16)
                   for s in range(2)])
-    f = findings.forms_agree(flat, "mazes", margin=1.0)
+    f = verdicts.forms_agree(flat, "mazes", margin=1.0)
     assert f.verdict == INCONCLUSIVE and "depth 12: " in f.why and "(here 2)" in f.why
     at12 = flat[flat.depth == 12].set_index("seed")
     n = findings.seeds_to_decide(findings.gap(at12[at12.recurrent].test_acc,
@@ -130,10 +137,10 @@ def test_forms_agree_per_depth_and_one_module_depths_left_out():
             for r in (False, True) for d in (8, 12, 16) for s in range(6)]
     runs = _runs(rows)
     runs["iterations"] = [(d - 4) // 4 if r else None for r, d in zip(runs.recurrent, runs.depth)]
-    f = findings.forms_agree(runs, "mazes", margin=1.0)
+    f = verdicts.forms_agree(runs, "mazes", margin=1.0)
     assert "depth 8" not in f.ours  # one module: the same net in both forms
     assert f.verdict == NOT_REPRODUCED and "not reproduced at depth 16" in f.why
-    near = findings.forms_agree(runs[runs.depth < 16], "mazes", margin=1.0)
+    near = verdicts.forms_agree(runs[runs.depth < 16], "mazes", margin=1.0)
     assert near.verdict == REPRODUCED
 
 
@@ -148,16 +155,16 @@ def test_the_mlp_at_depths_9_and_10_is_not_called_reproduced():
         (False, 10): (61.1, 90.3), (True, 10): (89.4, 96.1)}.items()
         for s, acc in enumerate(accs)])
     for depth in (9, 10):
-        f = findings.forms_agree(old[old.depth == depth], "mlp", margin=margin, shared_test=360)
+        f = verdicts.forms_agree(old[old.depth == depth], "mlp", margin=margin, shared_test=360)
         assert f.verdict != REPRODUCED
-    assert findings.same_shape(old, "mlp", margin=margin, shared_test=360).verdict != REPRODUCED
+    assert verdicts.same_shape(old, "mlp", margin=margin, shared_test=360).verdict != REPRODUCED
     runs = results.with_settings(results.table(ROOT / "results" / "quick"))
     mlp = runs[(runs.family == "mlp") & (runs.dataset == "digits") & (runs.split == "per seed")]
     assert len(mlp) == 8 * 8 * 2  # eight seeds, depths 3-10, both forms
     g = findings.gap(*(mlp[(mlp.depth == 9) & (mlp.recurrent == r)].set_index("seed").test_acc
                        for r in (True, False)))
     assert g.low > margin  # the recurrent MLP is better at depth 9, beyond the margin
-    whole = findings.forms_agree(mlp, "mlp", margin=margin)
+    whole = verdicts.forms_agree(mlp, "mlp", margin=margin)
     assert whole.verdict == NOT_REPRODUCED and "depth 9" in whole.why
     fit = mlp[mlp.depth == 9].groupby("recurrent").train_acc.mean()  # the fit behind it
     assert (f"depth 9: recurrent {fit[True]:.1f}%, feed-forward {fit[False]:.1f}%"
@@ -168,13 +175,13 @@ def test_rises_with_depth_and_higher():
     # seeds differ from depth to depth (a spread of zero is not a measurement)
     runs = _runs([(r, d, s, 40 + d * 2 + s + 0.4 * (s * d % 5)) for r in (False, True)
                   for d in (8, 20) for s in range(3)])
-    assert findings.rises_with_depth(runs, "mazes").verdict == REPRODUCED
+    assert verdicts.rises_with_depth(runs, "mazes").verdict == REPRODUCED
     flat = runs.assign(test_acc=50 + runs.seed * 3.0)
-    assert findings.rises_with_depth(flat, "mazes").verdict == INCONCLUSIVE
+    assert verdicts.rises_with_depth(flat, "mazes").verdict == INCONCLUSIVE
     falls = runs.assign(test_acc=100 - runs.depth * 2 - runs.seed * runs.depth / 40)
-    assert findings.rises_with_depth(falls, "mazes").verdict == NOT_REPRODUCED
+    assert verdicts.rises_with_depth(falls, "mazes").verdict == NOT_REPRODUCED
     worse = runs.assign(test_acc=runs.test_acc - 10 - runs.seed * 0.5)
-    f = findings.higher(runs, worse, "small beats large", paper="lower on large",
+    f = verdicts.higher(runs, worse, "small beats large", paper="lower on large",
                         names=("small", "large"))
     assert f.verdict == REPRODUCED and "small − large" in f.ours
 
@@ -186,44 +193,44 @@ def test_same_shape_uses_every_depth():
     rows = [(r, d, s, 80 + (up_down[d] if r else -up_down[d]) + 0.1 * s
              + (0.2 * ((s + d) % 3) if r else 0))
             for r in (False, True) for d in up_down for s in range(4)]
-    f = findings.same_shape(_runs(rows), "convnet", margin=1.0)
+    f = verdicts.same_shape(_runs(rows), "convnet", margin=1.0)
     assert f.verdict == NOT_REPRODUCED and "8 → 12" in f.why
 
 
 def test_same_accuracy_and_facts():
     a = pd.DataFrame({"seed": [0, 1, 2], "test_acc": [93.9, 94.1, 94.0]})
     b = pd.DataFrame({"seed": [0, 1, 2], "test_acc": [94.0, 94.2, 94.0]})
-    f = findings.same_accuracy(a, b, "ours ≈ ResNet-18", paper="−0.70", margin=1.0)
+    f = verdicts.same_accuracy(a, b, "ours ≈ ResNet-18", paper="−0.70", margin=1.0)
     assert f.verdict == REPRODUCED and "±1 pt" in f.claim
-    ratio = findings.parameter_ratio(3_560_000, 11_200_000, 0.32)
+    ratio = verdicts.parameter_ratio(3_560_000, 11_200_000, 0.32)
     assert ratio.holds and "0.318" in ratio.checked
-    assert not findings.parameter_ratio(1, 10, 0.32).holds
+    assert not verdicts.parameter_ratio(1, 10, 0.32).holds
     counts = pd.DataFrame({"effective depth": [8, 20], "recurrent params": [10, 10],
                            "feed-forward params": [10, 40]})
-    assert findings.fewer_parameters(counts, "maze").holds
-    assert "holds" in findings.construction_report([ratio])
+    assert verdicts.fewer_parameters(counts, "maze").holds
+    assert "holds" in report.construction_report([ratio])
 
 
 def test_show_displays_the_table_the_rule_and_the_facts(monkeypatch):
     shown = []
-    monkeypatch.setattr(findings, "display", lambda md: shown.append(md.data))
+    monkeypatch.setattr(display, "display", lambda md: shown.append(md.data))
     fact = findings.Fact("a fact", "checked", True)
-    findings.show([findings.Finding("c", "p", "o", REPRODUCED)], facts=[fact])
-    assert shown[0].startswith(findings.HEADER) and shown[1] == findings.how_we_decide()
-    assert shown[2].startswith(findings.FACTS) and "- holds: a fact (checked)" in shown[2]
+    display.show([findings.Finding("c", "p", "o", REPRODUCED)], facts=[fact])
+    assert shown[0].startswith(report.HEADER) and shown[1] == report.how_we_decide()
+    assert shown[2].startswith(report.FACTS) and "- holds: a fact (checked)" in shown[2]
     shown.clear()
-    findings.show([], facts=[fact])  # facts only: no empty table, no rule
-    assert len(shown) == 1 and shown[0].startswith(findings.FACTS)
+    display.show([], facts=[fact])  # facts only: no empty table, no rule
+    assert len(shown) == 1 and shown[0].startswith(report.FACTS)
 
 
 def test_report_and_rule_text():
     f = findings.Finding("a | b", "rises", "1 | 2", REPRODUCED, "why | not")
-    table = findings.report([f])
-    assert table.startswith(findings.HEADER) and "a \\| b" in table and "why \\| not" in table
-    text = findings.how_we_decide()
+    table = report.report([f])
+    assert table.startswith(report.HEADER) and "a \\| b" in table and "why \\| not" in table
+    text = report.how_we_decide()
     for name, (margin, _) in paper.MARGINS.items():
         assert f"{name}: ±{margin:g}" in text
-    assert "90%" in text and "5%" in text
+    assert f"{findings.CONFIDENCE:.0%}" in text and f"{ALPHA:.0%}" in text
 
 
 def test_the_papers_tables_and_margins():
@@ -256,7 +263,7 @@ def test_seeds_that_agree_borrow_the_spread_pooled_over_the_claim():
     sd, df = math.sqrt(ss / 2), 2  # two other steps of two seeds: 2 degrees of freedom
     g = pooled["11 → 15"]
     assert (g.sd, g.df, g.pooled_df) == (pytest.approx(sd), pytest.approx(df), 2)
-    half = stats.t.ppf(0.95, df) * sd / math.sqrt(2)
+    half = stats.t.ppf(UPPER, df) * sd / math.sqrt(2)
     assert (g.low, g.high) == pytest.approx((0.28 - half, 0.28 + half))
     assert findings.equivalence(g, 1.0) == INCONCLUSIVE  # not "reproduced" at zero width
     assert "spread pooled over the claim's others (2 df)" in g.text()
@@ -273,6 +280,6 @@ def test_same_shape_pools_a_step_whose_seeds_agree():
     acc = {(True, 1): [90.0, 91.0], (False, 1): [90.0, 91.0], (True, 2): [92.5, 93.0],
            (False, 2): [92.22, 92.72], (True, 3): [93.0, 94.1], (False, 3): [93.0, 93.4]}
     runs = _runs([(rec, d, s, round(a[s], 3)) for (rec, d), a in acc.items() for s in (0, 1)])
-    f = findings.same_shape(runs, "toy", margin=1.0)
+    f = verdicts.same_shape(runs, "toy", margin=1.0)
     assert "depth 1 → 2: +0.28" in f.ours and "pooled over the claim's others (1 df)" in f.ours
     assert "[+0.28, +0.28]" not in f.ours and f.verdict == INCONCLUSIVE

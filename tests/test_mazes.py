@@ -241,11 +241,11 @@ def test_numpy_integers_are_integers_and_give_the_same_mazes():
     assert _same(mazes.generate(np.int64(6), np.int32(5), np.uint8(3)), mazes.generate(6, 5, 3))
 
 
-def test_mazes_stay_numpy_and_the_torch_batching_lives_in_data():
+def test_mazes_stay_numpy_and_the_torch_batching_lives_in_batches():
     """Importing recur.mazes (or recur.maze_checks) does not import torch; the maze batches
-    (MazeDataset, MazeBatches, place) are recur.data's, beside the image pipeline."""
+    (MazeDataset, MazeBatches, place) are recur.batches', beside the image pipeline."""
     code = ("import sys, recur.mazes, recur.maze_checks; assert 'torch' not in sys.modules; "
-            "from recur import data; assert all(hasattr(data, n) for n in "
-            "('MazeDataset', 'MazeBatches', 'place')); "
+            "from recur import batches; assert all(hasattr(batches, n) for n in "
+            "('MazeDataset', 'MazeBatches', 'place', 'TensorLoader')); "
             "assert not any(hasattr(recur.mazes, n) for n in ('MazeDataset', 'place'))")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -4,15 +4,14 @@ import pytest
 import torch
 import torchvision
 
+from recur.depths import iterations_for, valid_depths
 from recur.models import (
     ResNet50,
     build_model,
     convs_to_span,
     count_parameters,
-    iterations_for,
     receptive_field,
     unroll,
-    valid_depths,
 )
 
 
@@ -168,7 +167,7 @@ def test_impossible_depth_lists_valid_ones(family, depth, message):
      "unknown option"),
     ({"family": "resnet18", "recurrent": True, "depth": 18, "dataset": "cifar10"}, "resnet_bn"),
     ({"family": "resnet_bn", "recurrent": False, "depth": 7, "dataset": "digits",
-      "shared_norm": True}, r"shared_norm = True is not allowed.*recurrent nets only"),
+      "shared_norm": True}, "shared_norm=True is for the recurrent resnet_bn"),
     ({"family": "resnet", "recurrent": True, "depth": 7, "dataset": "digits",
       "shared_norm": True}, "unknown option"),
     ({"family": "mlp", "recurrent": 1, "depth": 5, "dataset": "cifar10"},

@@ -178,3 +178,20 @@ def test_one_shared_batchnorm_is_a_setting_of_the_recurrent_batchnorm_resnet_onl
             ours.replace(shared_norm=True, **bad)
     with pytest.raises(ValueError, match="shared_norm = 1 is not allowed"):
         ours.replace(shared_norm=1)
+
+
+def test_every_chosen_family_needs_an_entry_in_a_per_family_dict():
+    params.require_entries(["mlp", "convnet"], depths={"mlp": [3], "convnet": [4]},
+                           seeds=[0, 1])  # a list serves every family
+    params.require_entries(["mlp"], depths={"mlp": [3], "resnet": [7]})  # extra entries: fine
+    with pytest.raises(ValueError, match="seeds has no entry for convnet, resnet"):
+        params.require_entries(["mlp", "convnet", "resnet"], depths=[3], seeds={"mlp": [0]})
+
+
+def test_depth_list_and_the_new_ready_specs():
+    assert params.depth_list(20) == [20] and params.depth_list([20, 8, 8]) == [8, 20]
+    assert params.SPLIT.ok("per-seed") and not params.SPLIT.ok("per seed")
+    assert params.STUDIES.ok("auto") and not params.STUDIES.ok(True)
+    assert params.COUNT.ok(0) and not params.COUNT.ok(-1) and not params.COUNT.ok(True)
+    assert params.WIDTH.ok(0) and params.WIDTH.ok(256) and not params.WIDTH.ok(1)
+    assert "0 (the paper's parameter ratio)" in params.WIDTH.describe()

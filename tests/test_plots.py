@@ -432,10 +432,10 @@ def test_bar_comparison_boolean_hue_is_coloured_and_named_by_form():
         assert heights == list(df[df.recurrent == recurrent].acc)
 
 
-def test_norm_statistics_one_line_per_batchnorm_in_both_panels():
+def test_batchnorm_statistics_one_line_per_batchnorm_in_both_panels():
     stats = pd.DataFrame([{"iteration": i, "layer": layer, "mean |running mean|": i * layer,
                            "mean running var": i + layer} for i in (1, 2, 3) for layer in (1, 2)])
-    fig = plots.norm_statistics(stats)
+    fig = plots.batchnorm_statistics(stats)
     for ax, column in zip(fig.axes, ("mean |running mean|", "mean running var")):
         assert ax.get_xlabel() == "iteration" and ax.get_ylabel()
         for layer in (1, 2):
@@ -466,7 +466,7 @@ def _all_figures(runs):
         "probe_curves": lambda: plots.probe_curves(_probes()),
         "bar_comparison": lambda: plots.bar_comparison(bars, value="acc", group="model",
                                                        hue="source", ylabel="y", title="t"),
-        "norm_statistics": lambda: plots.norm_statistics(stats),
+        "batchnorm_statistics": lambda: plots.batchnorm_statistics(stats),
     }
 
 
@@ -475,7 +475,8 @@ IMAGE_GRIDS = {"maze_grid", "feature_grid"}
 
 @pytest.mark.parametrize("name", ["depth_curves", "iteration_curves", "path_length_histograms",
                                   "maze_grid", "heatmap", "feature_grid", "reuse_histogram",
-                                  "probe_curves", "bar_comparison", "norm_statistics"])
+                                  "probe_curves", "bar_comparison",
+                                  "batchnorm_statistics"])
 def test_every_panel_is_labelled_and_rcparams_are_left_alone(runs, name):
     before = dict(matplotlib.rcParams)
     fig = _all_figures(runs)[name]()

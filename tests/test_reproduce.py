@@ -179,7 +179,7 @@ def test_readme_table_is_regenerated_from_run_records(tmp_path):
             "metrics": {"test_acc": acc, "train_acc": 100.0}, "provenance": {}}))
     readme = tmp_path / "README.md"
     readme.write_text("# x\n<!-- results:start -->\nold\n<!-- results:end -->\ntail\n")
-    from recur.reproduce import update_readme
+    from recur.readme import update_readme
     assert update_readme("quick", tmp_path / "results", readme)
     text = readme.read_text()
     assert ("| mazes | mazes | maze |  | 1 | all | False |  | 20 | 85.0 ± 5.0 (n=2) "
@@ -191,8 +191,9 @@ def test_readme_table_is_regenerated_from_run_records(tmp_path):
 def test_readme_findings_are_the_executed_notebooks_tables(tmp_path):
     import nbformat
 
-    from recur.findings import FACTS, Fact, Finding, construction_report, report
-    from recur.reproduce import update_readme
+    from recur.findings import Fact, Finding
+    from recur.report import FACTS, construction_report, report
+    from recur.readme import update_readme
 
     table = report([Finding("claim", "paper", "ours", "reproduced")])
     facts = f"{FACTS} (…)\n\n" + construction_report([Fact("a fact", "checked", True)])
@@ -220,7 +221,7 @@ def test_comparison_never_averages_runs_of_different_settings():
     df = pd.DataFrame([{**base, "recurrent": r, "test_acc": acc,
                         "config": {"maze_size": size, "dilation": 1, "n_train": 5000}}
                        for r in (False, True) for size, acc in (("small", 90.0), ("large", 60.0))])
-    table = results.comparison(df).set_index("maze_size")
+    table = results.comparison(df, compact=False).set_index("maze_size")
     assert table.loc["small", "feed-forward"].startswith("90.0")
     assert table.loc["large", "recurrent"].startswith("60.0")
 

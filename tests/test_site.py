@@ -5,7 +5,7 @@ import re
 import nbformat
 import pytest
 
-from recur import findings, site
+from recur import findings, report, site
 from recur.reproduce import clean
 from recur.storage import StorageError
 
@@ -18,7 +18,7 @@ def _notebook(folder, name, title, verdict):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    table = findings.report([findings.Finding(f"a claim of {name}", "paper", "ours", verdict)])
+    table = report.report([findings.Finding(f"a claim of {name}", "paper", "ours", verdict)])
     nb.cells = [
         nbformat.v4.new_markdown_cell(f"# {title}\n\nWhat this notebook does."),
         nbformat.v4.new_code_cell("raise SystemExit('never executed by the site')", outputs=[

@@ -39,3 +39,22 @@ def test_local_executor_runs_the_array_and_reruns_skip(tmp_path):
                   timeout_min=5) == []
     with pytest.raises(ValueError, match="launcher"):
         submit(configs[:1], launcher="pbs", results_dir=tmp_path / "other")
+
+
+def test_a_split_per_seed_is_each_configs_own_seed_on_the_digits_only():
+    from recur.sweep import describe, per_seed_split
+
+    fixed = grid("classification", families=["mlp"], depths=[3, 4], seeds=[0, 2])
+    own = grid("classification", families=["mlp"], depths=[3, 4], seeds=[0, 2], split="per-seed")
+    assert [c.name() for c in own] == [c.replace(split_seed=c.seed).name() for c in fixed]
+    assert all(c.split_seed is None for c in fixed) and [c.split_seed for c in own] == [
+        c.seed for c in fixed]
+    official = grid("classification", families=["mlp"], depths=[3], datasets=["cifar10"],
+                    split="per-seed", profile="paper")
+    assert all(c.split_seed is None for c in official)  # cifar10 has its own split
+    assert per_seed_split("per-seed", "digits") and not per_seed_split("fixed", "digits")
+    with pytest.raises(ValueError, match="split"):
+        per_seed_split("by-seed", "digits")
+    assert describe(own, per_seed=True) == (
+        "8 runs on digits (a train/test split per seed), quick profile; seeds {'mlp': [0, 2]} "
+        "depths {'mlp': [3, 4]}")

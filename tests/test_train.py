@@ -282,7 +282,8 @@ def test_paper_profile_takes_one_step_on_synthetic_data(family, dataset):
     """The paper profile cannot rot: each entry builds the paper-width model, whose output
     has the dataset's shape, and one optimizer step runs at the table's learning rate."""
     from recur.data import INFO
-    from recur.models import build_model, valid_depths
+    from recur.depths import valid_depths
+    from recur.models import build_model
     depth = valid_depths(family)[0]
     c = make_config("paper", "classification", family=family, recurrent=family != "resnet18",
                     depth=depth, dataset=dataset)

@@ -7,7 +7,7 @@ import copy
 import torchvision
 from torch import nn
 
-from recur.models.net import DepthNet, Module
+from recur.models.net import DepthNet, Module, unroll
 
 
 class BasicBlock(nn.Module):
@@ -158,8 +158,6 @@ class ResNet50(nn.Module):
 
     def unrolled(self) -> "ResNet50":
         """The feed-forward ResNet-50 computing the same function (see ``unroll``)."""
-        from recur.models.net import unroll
-
         if not self.recurrent:
             raise ValueError("this ResNet-50 is already feed-forward")
         ff = copy.deepcopy(self)

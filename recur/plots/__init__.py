@@ -15,16 +15,18 @@ named as in ``recur.forms.FORMS``, throughout.
   recur.plots.theme        the theme, palette and shared helpers
   recur.plots.curves       accuracy against depth and iterations, grouped bars, BatchNorm
   recur.plots.maze_panels  mazes, solutions and predictions; path lengths
-  recur.plots.features     CKA heatmaps, feature visualisations, reuse, linear probes
+  recur.plots.features     CKA heatmaps, feature visualisations, reuse, linear probes;
+                           a grid of images with their titles
 """
 from recur.plots.curves import (
     bar_comparison,
+    batchnorm_statistics,
     depth_curves,
     iteration_curves,
-    norm_statistics,
     paper_table,
 )
-from recur.plots.features import feature_grid, heatmap, probe_curves, reuse_histogram
+from recur.plots.features import (feature_grid, heatmap, image_grid, probe_curves,
+                                  reuse_histogram)
 from recur.plots.maze_panels import (
     MAZE_COLOURS,
     MAZE_LEGEND,
@@ -44,7 +46,7 @@ from recur.plots.theme import (
 )
 
 __all__ = ["COLOURS", "FAILED", "FEED_FORWARD", "MAZE_COLOURS", "MAZE_LEGEND", "PALETTE",
-           "PAPER_LABEL", "RECURRENT", "THEME", "bar_comparison", "depth_curves",
-           "feature_grid", "heatmap", "iteration_curves", "maze_grid", "maze_pixels",
-           "norm_statistics", "paper_table", "path_length_histograms", "probe_curves",
+           "PAPER_LABEL", "RECURRENT", "THEME", "bar_comparison", "batchnorm_statistics",
+           "depth_curves", "feature_grid", "heatmap", "image_grid", "iteration_curves", "maze_grid",
+           "maze_pixels", "paper_table", "path_length_histograms", "probe_curves",
            "reuse_histogram", "style"]

@@ -202,7 +202,7 @@ def bar_comparison(df: pd.DataFrame, *, value: str, group: str, hue: str,
 
 
 @_styled
-def norm_statistics(stats: pd.DataFrame, *, ax=None):
+def batchnorm_statistics(stats: pd.DataFrame, *, ax=None):
     """A recurrent BatchNorm net's running statistics against the iteration, one line per
     BatchNorm of the module (paper 3.1): left the mean |running mean|, right the mean
     running variance, each averaged over the layer's channels.
@@ -212,7 +212,8 @@ def norm_statistics(stats: pd.DataFrame, *, ax=None):
     Axes to draw into (None: a new figure).  Returns the Figure."""
     columns = (("mean |running mean|", "|running mean|, mean over channels"),
                ("mean running var", "running variance, mean over channels"))
-    _check_columns(stats, ["iteration", "layer"] + [c for c, _ in columns], "norm_statistics")
+    _check_columns(stats, ["iteration", "layer"] + [c for c, _ in columns],
+                   "batchnorm_statistics")
     fig, axes, _ = _axes(ax, 2, (10, 3.8))
     for panel_ax, (column, label) in zip(axes, columns):
         for k, (layer, s) in enumerate(stats.groupby("layer")):

@@ -45,7 +45,7 @@ def _per_panel(value, n: int, name: str, nested: bool = False) -> list:
 def heatmap(matrix, *, xlabels, ylabels, xlabel, ylabel, title, vmin=None, vmax=None,
             fmt: str = ".2f", cbar_label: str = "CKA", cmap: str = "rocket",
             suptitle: str | None = None, ax=None):
-    """A matrix (e.g. CKA, layer vs layer) with its value annotated in every cell, row 0
+    """A matrix (e.g. CKA, module vs module) with its value annotated in every cell, row 0
     at the bottom (origin bottom-left).  The colour scale spans the data (``vmin`` /
     ``vmax`` default to its minimum and maximum, not 0..1), so differences show.
 
@@ -88,7 +88,7 @@ def heatmap(matrix, *, xlabels, ylabels, xlabel, ylabel, title, vmin=None, vmax=
 def feature_grid(images, *, row_labels, col_labels, title=None, marked=None,
                  mark_label="silent", fig=None):
     """Images in a grid (e.g. a filter's visualisation per recurrent iteration, top, and
-    per feed-forward layer, bottom): row labels on the left, column labels on top.
+    per feed-forward module, bottom): row labels on the left, column labels on top.
 
     ``images``: a list of rows, each a list of arrays (C, H, W) or (H, W) in [0, 1];
     grayscale when one channel, RGB when three.  ``marked``: rows of booleans like
@@ -206,4 +206,23 @@ def probe_curves(table: pd.DataFrame, *, ylabel: str = "linear-probe accuracy (%
                               markerfacecolor="none", markeredgewidth=1.6))
         labels.append(PAPER_LABEL)
     _outside_legend(axes[-1], handles, labels)
+    return fig
+
+
+@_styled
+def image_grid(images, titles: Sequence[str], *, rows: int = 2, title: str | None = None,
+               cmap: str = "gray_r", vmin: float = 0, vmax: float = 255):
+    """Images in a grid of ``rows`` rows, one per panel with its title (e.g. the dataset's
+    first images and their labels); an image of shape (1, H, W) is shown as (H, W)."""
+    columns = -(-len(images) // rows)
+    fig, axes = plt.subplots(rows, columns, figsize=(9 * columns / 8, 1.4 * rows),
+                             layout="constrained", squeeze=False)
+    for ax, image, label in zip(axes.ravel(), images, titles):
+        image = np.asarray(image)
+        ax.imshow(image[0] if image.ndim == 3 else image, cmap=cmap, vmin=vmin, vmax=vmax)
+        ax.set_title(label, fontsize="small")
+    for ax in axes.ravel():
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
     return fig
