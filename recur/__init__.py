@@ -32,6 +32,7 @@ Data, models and training:
   recur.progress     a progress bar per run in JupyterLab and terminals, lines in logs
   recur.evaluation   a config's net (build_net) and its accuracy, per iteration (evaluate)
   recur.train        the training loop: train(config) -> run record; load_trained
+  recur.batched      many seeds of one config as one batched net, each with its own record
 
 Analyses and figures:
   recur.analysis     module features, activation reuse, linear probes, CKA (5)

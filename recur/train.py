@@ -2,7 +2,7 @@
 
     record = train(make_config("quick", "mazes", family="maze", recurrent=True, depth=20))
 
-:func:`train` reads in three steps: :func:`_setup` (data, net, optimizer, resume from
+:func:`train` reads in three steps: :func:`setup_run` (data, net, optimizer, resume from
 the last good checkpoint), :func:`_train_epoch` (no host synchronisation inside it), and
 :func:`_finish` (final evaluation and the run record, written under ``<results>/runs/``).
 bfloat16 autocast where it pays, channels_last, optional ``torch.compile``, DDP under
@@ -42,7 +42,7 @@ PROGRESS = ("auto", "bar", "lines", "none")
 
 
 @dataclasses.dataclass
-class _Run:
+class Run:
     """What one training run holds between its steps."""
     config: TrainConfig
     device: torch.device
@@ -63,8 +63,8 @@ class _Run:
     epochs_run: int = 0  # in this call
 
 
-def _setup(config, device, rank, world, ckpt_path, *, resume, data_root, download, log,
-           info) -> _Run:
+def setup_run(config, device, rank, world, ckpt_path, *, resume, data_root, download, log,
+           info) -> Run:
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     random.seed(config.seed)
@@ -84,7 +84,7 @@ def _setup(config, device, rank, world, ckpt_path, *, resume, data_root, downloa
             net, device_ids=[device.index] if device.type == "cuda" else None)
     optimizer = make_optimizer(config, net)
     generator = torch.Generator(device="cpu").manual_seed(config.seed + 1)
-    run = _Run(config, device, rank, world, use_bf16(config.precision, device), net,
+    run = Run(config, device, rank, world, use_bf16(config.precision, device), net,
                torch.compile(step_fn) if config.compile else step_fn, optimizer, generator,
                train_src, test_src, ckpt_path, history=[])
     state = resume_state(ckpt_path, config, log) if resume else None
@@ -98,7 +98,7 @@ def _setup(config, device, rank, world, ckpt_path, *, resume, data_root, downloa
     return run
 
 
-def _train_epoch(run: _Run, epoch: int) -> dict:
+def _train_epoch(run: Run, epoch: int) -> dict:
     """One pass over the training set; returns the epoch's history entry."""
     c, net, opt = run.config, run.net, run.optimizer
     loss_fn, correct_fn = losses.OBJECTIVES[c.experiment]
@@ -139,7 +139,7 @@ def _train_epoch(run: _Run, epoch: int) -> dict:
             "lr": opt.param_groups[0]["lr"], "seconds": round(seconds, 3)}
 
 
-def _save(run: _Run, epoch: int) -> None:
+def save_epoch(run: Run, epoch: int) -> None:
     """Checkpoint after ``epoch``; a failed write says what is kept to resume from."""
     if run.rank == 0:  # only rank 0 writes
         try:
@@ -155,7 +155,7 @@ def _save(run: _Run, epoch: int) -> None:
     run.saved_epoch = epoch
 
 
-def _finish(run: _Run) -> dict:
+def _finish(run: Run) -> dict:
     """Final evaluation (train and test; every iteration count for a recurrent net) and the
     run record."""
     c, net = run.config, run.net
@@ -176,10 +176,10 @@ def _finish(run: _Run) -> dict:
         "history": run.history}
     provenance = {"device": str(run.device), "bf16": run.bf16, "git_commit": git_commit(),
                   **versions()}
-    return _record(c, True, metrics, provenance)
+    return make_record(c, True, metrics, provenance)
 
 
-def _record(config: TrainConfig, finished: bool, metrics: dict, provenance: dict) -> dict:
+def make_record(config: TrainConfig, finished: bool, metrics: dict, provenance: dict) -> dict:
     """A run record (:data:`recur.results.RECORD_KEYS`)."""
     return {"name": config.name(), "finished": finished, "config": config.to_dict(),
             "metrics": metrics, "provenance": provenance}
@@ -201,7 +201,7 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
     over the epochs), ``lines`` (one line per epoch), ``none``, or ``auto`` (a bar when
     :func:`interactive`, else lines).
     """
-    mode = _mode(config, progress)
+    mode = progress_mode(config, progress)
     quiet = (lambda *a, **k: None) if mode == "none" else log
     rank, world, device = _placement(config)
     results_dir = results.results_dir(results_dir)
@@ -211,21 +211,21 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
     if resume and (record := finished_record(record_path, ckpt_path)):
         return record
     if rank == 0:
-        _check_folders(config, results_dir, ckpt_dir, checkpoint_dir is not None)
+        check_folders(config, results_dir, ckpt_dir, checkpoint_dir is not None)
     lock = RunLock(ckpt_path.with_suffix(".lock"), wait=wait, log=log) if rank == 0 else None
     with lock or contextlib.nullcontext():  # ranks other than 0 share rank 0's lock
         if resume and (record := finished_record(record_path, ckpt_path)):
             return record  # finished by the process we waited for
-        run = _setup(config, device, rank, world, ckpt_path,
+        run = setup_run(config, device, rank, world, ckpt_path,
                      resume=resume, data_root=data_root, download=download, log=log,
                      info=quiet)  # warnings (a corrupt checkpoint) are never silenced
         shown = Progress(config, mode, log, done=len(run.history), show=rank == 0)
         stopped = _epochs(run, shown, stop_after)
         shown.close()
-        return stopped or _share_record(run, record_path)
+        return stopped or share_record(run, record_path)
 
 
-def _mode(config: TrainConfig, progress: str) -> str:
+def progress_mode(config: TrainConfig, progress: str) -> str:
     """The progress display :func:`train` uses, after checking its arguments."""
     if not isinstance(config, TrainConfig):
         raise ValueError("train takes a recur.config.TrainConfig (see recur.profiles.make_config)")
@@ -243,13 +243,13 @@ def _placement(config: TrainConfig) -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
-def _epochs(run: _Run, shown: Progress, stop_after: int | None) -> dict | None:
+def _epochs(run: Run, shown: Progress, stop_after: int | None) -> dict | None:
     """The remaining epochs, each checkpointed; None when the run trained to the end, else
     (stopped after ``stop_after`` epochs of this call) its unfinished record."""
     config = run.config
     for epoch in range(len(run.history), config.epochs):
         if stop_after is not None and run.epochs_run >= stop_after:
-            return _record(config, False, {"epochs_done": epoch, "history": run.history},
+            return make_record(config, False, {"epochs_done": epoch, "history": run.history},
                            {"device": str(run.device), "bf16": run.bf16})
         with torch.enable_grad():  # also when called under no_grad (load_trained)
             run.history.append(_train_epoch(run, epoch))
@@ -259,12 +259,12 @@ def _epochs(run: _Run, shown: Progress, stop_after: int | None) -> dict | None:
                 f"the training loss of {config.name()} became {run.history[-1]['loss']} "
                 f"in epoch {epoch + 1}; stopped. Last good checkpoint: "
                 f"{kept(run.ckpt_path, run.saved_epoch)}. Try a lower lr.")
-        _save(run, epoch + 1)
+        save_epoch(run, epoch + 1)
         shown.epoch(run.history[-1])
     return None
 
 
-def _check_folders(config: TrainConfig, results_dir: Path, ckpt_dir: Path,
+def check_folders(config: TrainConfig, results_dir: Path, ckpt_dir: Path,
                    own_checkpoints: bool) -> None:
     """Every folder the run writes can be written, checked before any work."""
     ensure_writable(results_dir / "runs", "set RECUR_RESULTS or pass --results to write "
@@ -275,7 +275,7 @@ def _check_folders(config: TrainConfig, results_dir: Path, ckpt_dir: Path,
         ensure_writable(mazes.default_cache_dir(), "set RECUR_CACHE to cache mazes elsewhere")
 
 
-def _share_record(run: _Run, record_path: Path) -> dict:
+def share_record(run: Run, record_path: Path) -> dict:
     """Rank 0 evaluates and writes the record; under DDP every rank gets it back."""
     record = _finish(run) if run.rank == 0 else None
     if record is not None:

@@ -24,7 +24,7 @@ PUBLISHING = ("executed", "readme", "site")
 FLOORS = {**dict.fromkeys(CORE + ("",), 1),  # "": the package itself (its version only)
           **dict.fromkeys(("mazes", "maze_checks", "data", "batches", "models", "losses",
                            "optim", "devices", "checkpoints", "progress", "evaluation",
-                           "train"), 2),
+                           "train", "batched"), 2),
           **dict.fromkeys(("analysis", "visualise", "feature_study", "experiments",
                            "maze_study", "sweep", "plots"), 3),
           **dict.fromkeys(("executed", "display", "readme", "site", "reproduce", "__main__"),
