@@ -18,7 +18,7 @@ FORMS_MARGIN = paper.MARGINS["forms"][0]
 ONE_NET = "one net: the interval covers the test set's sampling only"
 #: The nets a CKA pairing compares with its reference (an 8-layer feed-forward net), named as
 #: the paper's numbers are (:data:`recur.paper.CKA`): the same depth recurrent, and shallower.
-SAME_DEPTH, SHALLOWER = paper.CKA
+SAME_DEPTH, SHALLOWER = "same depth, recurrent", "4-layer feed-forward"
 
 
 def classification(runs: pd.DataFrame, dataset: str, n_test: int | None) -> list[Finding]:

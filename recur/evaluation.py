@@ -8,12 +8,13 @@ import torch
 from recur import losses
 from recur.config import TrainConfig
 from recur.models import build_model, iterates
+from recur.models.factory import OPTIONS
 
 
 def build_net(config: TrainConfig):
-    """The untrained model a config describes."""
-    options = ({"dilation": config.dilation} if config.family == "maze" else
-               {"shared_norm": config.shared_norm} if config.family == "resnet_bn" else {})
+    """The untrained model a config describes (the options its family takes, from the
+    config's fields of the same names)."""
+    options = {name: getattr(config, name) for name in OPTIONS.get(config.family, ())}
     return build_model(config.family, recurrent=config.recurrent, depth=config.depth,
                        dataset=config.dataset, width=config.width, **options)
 

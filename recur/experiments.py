@@ -18,6 +18,7 @@ from recur import batched, mazes, paper, results, storage, sweep
 from recur.config import TrainConfig
 from recur.data import make_data, maze_batches, tensors
 from recur.devices import use_bf16
+from recur.evaluation import build_net, evaluate
 from recur.forms import FORMS
 from recur.models import count_parameters, estimate_statistics, head_parameters, iterates
 from recur.progress import interactive
@@ -63,7 +64,7 @@ def parameter_counts(configs) -> pd.DataFrame:
         if key in seen:
             continue
         seen.add(key)
-        counts = {f"{FORMS[r]} params": count_parameters(trainer.build_net(c.replace(recurrent=r)))
+        counts = {f"{FORMS[r]} params": count_parameters(build_net(c.replace(recurrent=r)))
                   for r in (False, True)}
         rows.append({"family": c.family, "width": c.width, "effective depth": c.depth,
                      "n (modules or iterations)": c.iterations, **counts})
@@ -77,7 +78,7 @@ def accuracy_on_test_set(config: TrainConfig, net) -> float:
     device = next(net.parameters()).device
     _, test = make_data(config, device)
     bf16 = use_bf16(config.precision, device)
-    return trainer.evaluate(net, test, config.experiment, bf16=bf16)[-1]
+    return evaluate(net, test, config.experiment, bf16=bf16)[-1]
 
 
 def with_estimated_statistics(config: TrainConfig, net, *, per_iteration: bool = True):
@@ -103,6 +104,11 @@ def iteration_table(runs: pd.DataFrame, column: str = "test_acc_per_iteration") 
     return results.summarise(long, by=("depth", "iterations", "iteration"), value=column)
 
 
+#: :func:`think_longer`'s columns, the forms spelled through FORMS
+AT_TRAINED, BEST, BEST_AT, FEED_FORWARD = (f"{FORMS[True]} % at trained", f"best {FORMS[True]} %",
+                                           "best at", f"{FORMS[False]} %")
+
+
 def think_longer(runs: pd.DataFrame, column: str) -> pd.DataFrame:
     """Per depth: the recurrent nets' accuracy (mean over seeds) at their trained
     iterations and at their best test-time iteration count, beside the feed-forward nets'
@@ -114,10 +120,27 @@ def think_longer(runs: pd.DataFrame, column: str) -> pd.DataFrame:
         n = int(c.iterations.iloc[0])
         best = c.loc[c["mean"].idxmax()]
         rows.append({"depth": depth, "trained iterations": n,
-                     "recurrent % at trained": float(c.loc[c.iteration == n, "mean"].iloc[0]),
-                     "best recurrent %": float(best["mean"]), "best at": int(best.iteration),
-                     "feed-forward %": ff.loc[ff.depth == depth, column].str[0].mean()})
+                     AT_TRAINED: float(c.loc[c.iteration == n, "mean"].iloc[0]),
+                     BEST: float(best["mean"]), BEST_AT: int(best.iteration),
+                     FEED_FORWARD: ff.loc[ff.depth == depth, column].str[0].mean()})
     return pd.DataFrame(rows).set_index("depth")
+
+
+@dataclasses.dataclass(frozen=True)
+class VarianceGrowth:
+    """How the BatchNorms' mean running variance changes over a net's iterations."""
+
+    table: pd.DataFrame  # one row per iteration, one column per BatchNorm of the module
+    factors: pd.Series  # last iteration's over the first's, per BatchNorm
+    largest: float  # the largest factor
+    iterations: int
+
+
+def variance_growth(stats: pd.DataFrame) -> VarianceGrowth:
+    """From :func:`recur.models.norm_statistics`' rows (one per iteration and BatchNorm)."""
+    table = stats.pivot(index="iteration", columns="layer", values="mean running var")
+    factors = table.iloc[-1] / table.iloc[0]
+    return VarianceGrowth(table, factors, float(factors.max()), int(table.index[-1]))
 
 
 # --------------------------------------------------------------------------- larger mazes
@@ -144,7 +167,7 @@ def larger_mazes(configs, *, extra_cells: int = 2, n: int = 1000, results_dir=No
             net = trainer.load_trained(c, results_dir=results_dir, device=device)
             larger = maze_batches(c, "test", device, cells=cells, n=size)
             iterations = net.iterations + c.extra_iterations if iterates(net) else None
-            acc = trainer.evaluate(net, larger, "mazes", iterations=iterations,
+            acc = evaluate(net, larger, "mazes", iterations=iterations,
                            bf16=use_bf16(c.precision, torch.device(device)))
             found = {"name": c.name(), "cells": cells, "n_mazes": size, "acc_per_iteration": acc}
             storage.atomic_write(path, json.dumps(found, indent=1))
@@ -161,8 +184,8 @@ def model_sizes(configs) -> pd.DataFrame:
     the last module) at that width; one row per config, indexed by a short description."""
     rows = {}
     for c in configs:
-        net = trainer.build_net(c)
-        at_paper = count_parameters(trainer.build_net(c.replace(width=None)))
+        net = build_net(c)
+        at_paper = count_parameters(build_net(c.replace(width=None)))
         head = head_parameters(net) if hasattr(net, "coda") else float("nan")  # DepthNets
         rows[f"{c.family} {FORMS[c.recurrent]} depth {c.depth}"] = {
             "paper width": at_paper, "trained width": count_parameters(net),
@@ -174,10 +197,10 @@ def width_for_ratio(config, reference, ratio: float) -> int:
     """The width at which ``config``'s model has the parameter count closest to ``ratio``
     times that of ``reference``'s model (at ``reference``'s own width); the smaller width
     on a tie.  Parameters grow with width: doubling, then bisection, finds it."""
-    target = ratio * count_parameters(trainer.build_net(reference))
+    target = ratio * count_parameters(build_net(reference))
 
     def miss(width):
-        return count_parameters(trainer.build_net(config.replace(width=width))) - target
+        return count_parameters(build_net(config.replace(width=width))) - target
 
     low, high = 2, 4
     if miss(low) >= 0:

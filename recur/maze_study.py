@@ -79,11 +79,30 @@ def predictions(configs, n: int = 6):
 def think_longer_text(row: pd.Series, n_seeds: int) -> str:
     """One line for a depth's row of :func:`recur.experiments.think_longer`: does the
     recurrent nets' mean rise with more iterations than they were trained for?"""
-    rises = "rises" if row["best at"] > row["trained iterations"] else "does not rise"
-    return (f"deepest recurrent nets: {row['recurrent % at trained']}% at "
-            f"{row['trained iterations']:.0f} trained iterations, best {row['best recurrent %']}% "
-            f"at {row['best at']:.0f}; feed-forward {row['feed-forward %']}%: the mean {rises} "
-            f"with more iterations (mean over {n_seeds} seeds, no interval: not a finding)")
+    rises = ("rises" if row[experiments.BEST_AT] > row["trained iterations"] else
+             "does not rise")
+    return (f"deepest {FORMS[True]} nets: {row[experiments.AT_TRAINED]}% at "
+            f"{row['trained iterations']:.0f} trained iterations, best "
+            f"{row[experiments.BEST]}% at {row[experiments.BEST_AT]:.0f}; {FORMS[False]} "
+            f"{row[experiments.FEED_FORWARD]}%: the mean {rises} with more iterations (mean "
+            f"over {n_seeds} seeds, no interval: not a finding)")
+
+
+def deepest(configs, seed: int) -> list[TrainConfig]:
+    """The configs of the deepest depth at ``seed``: both forms, feed-forward first."""
+    top = max(c.depth for c in configs)
+    return sorted((c for c in configs if c.depth == top and c.seed == seed),
+                  key=lambda c: c.recurrent)
+
+
+def beyond_trained_text(curves: pd.DataFrame) -> str:
+    """One line from :func:`recur.experiments.iteration_table`: each depth's mean accuracy
+    at its trained number of iterations n and at n + 2, where both were scored."""
+    at = curves.set_index(["depth", "iteration"])["mean"]
+    trained = curves.groupby("depth").iterations.first()
+    return ("two iterations beyond the trained n: " + "; ".join(
+        f"depth {d}: {at[d, n]:.1f}% at n = {n}, {at[d, n + 2]:.1f}% at {n + 2}"
+        for d, n in trained.items() if (d, n + 2) in at))
 
 
 def size_study(sizes, depths, *, run: bool, **grid) -> pd.DataFrame:

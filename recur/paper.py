@@ -50,6 +50,13 @@ def probes(pooled: bool) -> pd.DataFrame:
                         columns=["recurrent", "module", "train_acc", "test_acc"])
 
 
+def table1_gap(dataset: str) -> float:
+    """Table 1's gap, ours minus ResNet-18 (points), on ``dataset``; CIFAR-10's for a
+    dataset the paper did not train on (the embedded digits)."""
+    ours, _, resnet18, _ = TABLE1.get(dataset, TABLE1["cifar10"])
+    return ours - resnet18
+
+
 def table2_for(*, dilated: bool, maze_size: str, profile: str) -> pd.DataFrame | None:
     """Table 2 where a run is its setting (dilated solvers on small mazes, the paper
     profile), to draw beside it; None elsewhere (its numbers would mislead)."""

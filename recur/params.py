@@ -160,8 +160,8 @@ PROFILE = Param(str, choices=PROFILES)
 DEVICE = Param(str, choices=DEVICES)
 DATASET = Param(str, choices=IMAGE_DATASETS)  # the image datasets (mazes have their own notebook)
 #: How a sweep splits a dataset without an official train/test split (recur.sweep.grid).
-SPLITS = ("per-seed", "fixed")
-SPLIT = Param(str, choices=SPLITS)
+SPLIT_POLICIES = ("per-seed", "fixed")  # digits: a train/test split per seed, or one
+SPLIT = Param(str, choices=SPLIT_POLICIES)
 STUDIES = Param(str, choices=("auto", "yes", "no"))  # run optional studies: auto, yes, no
 COUNT = Param(int, minimum=0, maximum=10_000_000)  # a count where 0 means "the default"
 WIDTH = Param(int, test=lambda w: w == 0 or 2 <= w <= 4096,

@@ -25,7 +25,7 @@ def git_commit(root: Path = ROOT) -> str | None:
 
 def versions() -> dict:
     """Versions of Python and of the libraries results depend on."""
-    import numpy
+    import numpy  # here, not at the top: reading records and tables must not load torch
     import torch
 
     import recur

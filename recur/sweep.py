@@ -12,7 +12,7 @@ from pathlib import Path
 from recur import results
 from recur.config import TrainConfig
 from recur.depths import valid_depths
-from recur.params import SPLITS
+from recur.params import SPLIT_POLICIES
 from recur.profiles import make_config
 from recur.train import train
 
@@ -20,8 +20,8 @@ from recur.train import train
 def per_seed_split(split: str, dataset: str) -> bool:
     """Does ``split`` give each seed its own train/test split of ``dataset``?  Only for
     ``split="per-seed"`` and the digits: the other datasets have official splits."""
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if split not in SPLIT_POLICIES:
+        raise ValueError(f"split must be one of {', '.join(SPLIT_POLICIES)}, got {split!r}")
     return split == "per-seed" and dataset == "digits"
 
 

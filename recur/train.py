@@ -64,7 +64,10 @@ class Run:
 
 
 def setup_run(config, device, rank, world, ckpt_path, *, resume, data_root, download, log,
-           info) -> Run:
+              info) -> Run:
+    """A run ready for its first epoch: seeded, its data, net and optimizer built as the
+    config says, resumed from the last good checkpoint when ``resume`` (also the step
+    :mod:`recur.batched` sets every seed up with)."""
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     random.seed(config.seed)

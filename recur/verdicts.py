@@ -160,10 +160,11 @@ def fewer_parameters(counts: pd.DataFrame, label: str) -> Fact:
     """From ``recur.experiments.parameter_counts``: the recurrent count stays constant over
     depth and is at most the feed-forward count at the deepest depth."""
     c = counts.set_index("effective depth").sort_index()
-    flat = c["recurrent params"].nunique() == 1
-    ff, rec = c["feed-forward params"].iloc[-1], c["recurrent params"].iloc[-1]
-    checked = (f"recurrent {rec:,} at every depth, feed-forward {ff:,} at depth "
+    rec_col, ff_col = (f"{FORMS[r]} params" for r in (True, False))  # parameter_counts' columns
+    flat = c[rec_col].nunique() == 1
+    ff, rec = c[ff_col].iloc[-1], c[rec_col].iloc[-1]
+    checked = (f"{FORMS[True]} {rec:,} at every depth, {FORMS[False]} {ff:,} at depth "
                f"{c.index[-1]} (ratio {rec / ff:.2f})" if flat else
-               f"recurrent counts vary: {sorted(set(c['recurrent params']))}")
+               f"{FORMS[True]} counts vary: {sorted(set(c[rec_col]))}")
     return Fact(f"{label}: recurrent parameters do not grow with depth", checked,
                 bool(flat and rec <= ff))

@@ -129,7 +129,7 @@ def test_a_waiting_process_gets_the_finished_record(tmp_path, monkeypatch):
     assert lock_path.exists(), "the first process never took the lock"
     with pytest.raises(C.RunLocked, match="another process"):
         T.train(config, results_dir=tmp_path, progress="none")  # no wait: stop at once
-    monkeypatch.setattr(T, "_setup", lambda *a, **k: pytest.fail("trained a second time"))
+    monkeypatch.setattr(T, "setup_run", lambda *a, **k: pytest.fail("trained a second time"))
     record = T.train(config, results_dir=tmp_path, progress="none", wait=120)
     assert first.wait(timeout=120) == 0
     runs = list((tmp_path / "runs").glob("*.json"))

@@ -100,8 +100,8 @@ def test_the_statistics_claim_is_one_nets_gain_over_the_test_sets_sampling():
         stats_ = {"as trained": 10.0, "one set": one, "per iteration": apart}
         f = claims.batchnorm(runs, **kw, statistics=stats_)[3]
         se = math.sqrt(sum(a * (100 - a) / 360 for a in (one, apart)))
-        low = apart - one - stats.norm.ppf(0.95) * se
-        high = apart - one + stats.norm.ppf(0.95) * se
+        z = stats.norm.ppf(1 - (1 - findings.CONFIDENCE) / 2)  # one test set: a known variance
+        low, high = apart - one - z * se, apart - one + z * se
         assert f.verdict == verdict and "separate statistics" in f.claim
         assert f"[{low:+.2f}, {high:+.2f}] pt" in f.ours and f"{apart:.2f}%" in f.ours
         assert "10.00% as trained" in f.ours
@@ -152,7 +152,8 @@ def test_feature_claims_pair_reuse_and_probes_by_seed():
                           columns=["recurrent", "features", "module", "seed", "test_acc"])
     found = claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka={},
                             pictures={})
-    low = stats.ttest_rel(reuse.trained, reuse.untrained).confidence_interval(0.90).low
+    paired = stats.ttest_rel(reuse.trained, reuse.untrained)
+    low = paired.confidence_interval(findings.CONFIDENCE).low
     assert found[0].verdict == REPRODUCED and f"[{low:+.2f}," in found[0].ours
     assert "n=2" in found[1].ours  # two seeds, paired
     reuse.loc[:, "trained"] = [0.45, 0.55, 0.40, 0.60]  # no better than untrained

@@ -88,7 +88,7 @@ def test_thinking_longer_on_larger_mazes(configs, trained, results_dir):
     direct evaluation of its weights does, and keeps the result: a second call reads it."""
     from recur import mazes
     from recur.data import maze_batches
-    from recur.train import evaluate
+    from recur.evaluation import evaluate
 
     study = experiments.larger_mazes(configs, results_dir=results_dir)
     assert list(study.name) == [c.name() for c in configs] and set(study.cells) == {5}
@@ -172,12 +172,12 @@ def test_the_bar_counts_a_runs_epochs(tmp_path, capsys):
 
 
 def test_test_accuracy_is_scored_in_the_precision_the_trainer_used(monkeypatch, configs):
-    import recur.train as trainer
+    from recur.evaluation import build_net
 
     seen = {}
-    monkeypatch.setattr(trainer, "evaluate",
+    monkeypatch.setattr(experiments, "evaluate",
                         lambda net, source, experiment, **kw: seen.update(kw) or [0.0])
-    net = trainer.build_net(configs[0])
+    net = build_net(configs[0])
     experiments.accuracy_on_test_set(configs[0].replace(precision="bf16"), net)
     assert seen["bf16"] is True
     experiments.accuracy_on_test_set(configs[0], net)  # precision fp32
@@ -189,7 +189,7 @@ def test_width_for_ratio_is_the_closest_width_by_exhaustive_search(ratio):
     """Oracle: count the parameters at every width from 2 to 80 and take the nearest."""
     from recur.models import count_parameters
     from recur.profiles import make_config
-    from recur.train import build_net
+    from recur.evaluation import build_net
     ours = make_config("quick", "classification", family="resnet_bn", recurrent=True, depth=11)
     reference = make_config("quick", "classification", family="resnet18", recurrent=False,
                             depth=18, width=12)
@@ -307,3 +307,18 @@ def test_the_quick_profiles_digits_check():
                                       dataset="digits")
     assert experiments.check_forms_learn(bad, families=["convnet"], profile="paper",
                                          dataset="digits") == ""
+
+
+def test_variance_growth_is_the_last_iteration_over_the_first():
+    stats = pd.DataFrame([{"iteration": i, "layer": k, "mean running var": v}
+                          for i, row in enumerate([[1.0, 2.0], [2.0, 2.0], [4.0, 1.0]], 1)
+                          for k, v in enumerate(row, 1)])
+    growth = experiments.variance_growth(stats)
+    assert list(growth.factors) == [4.0, 0.5] and growth.largest == 4.0
+    assert growth.iterations == 3 and growth.table.shape == (3, 2)
+
+
+def test_table1_gap_is_ours_minus_resnet18_with_cifar10_for_the_digits():
+    from recur import paper
+    assert paper.table1_gap("svhn") == pytest.approx(96.04 - 95.48)
+    assert paper.table1_gap("digits") == paper.table1_gap("cifar10") == pytest.approx(-0.70)

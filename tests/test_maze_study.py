@@ -104,3 +104,30 @@ def test_shallow_scores_with_one_seed_and_generation_speed():
     assert maze_study.shallow_scores(configs, runs) == "seed 0: 16.2% of its own test mazes\n"
     solved, drawn = maze_study.generation_speed(64, 3, seed=0)
     assert solved > drawn > 0
+
+
+def test_the_studies_default_depths_are_notebook_03s_default():
+    """``studies="auto"`` runs the size and dilation studies at notebook 03's default
+    depths only: the two must not drift apart."""
+    import ast
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "03_mazes.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    tree = ast.parse("".join(cell["source"]))
+    default = next(ast.literal_eval(n.value) for n in tree.body
+                   if isinstance(n, ast.AnnAssign) and n.target.id == "depth")
+    assert tuple(default) == maze_study.DEFAULT_DEPTHS
+
+
+def test_deepest_pair_and_the_iterations_beyond_training():
+    configs = grid("mazes", families=["maze"], depths=[8, 12], seeds=[0, 1])
+    pair = maze_study.deepest(list(reversed(configs)), seed=1)
+    assert [(c.depth, c.recurrent, c.seed) for c in pair] == [(12, False, 1), (12, True, 1)]
+    curves = pd.DataFrame({"depth": [8] * 3 + [12] * 4, "iterations": [1] * 3 + [2] * 4,
+                           "iteration": [1, 2, 3, 1, 2, 3, 4],
+                           "mean": [16.25, 5.0, 0.0, 30.0, 51.94, 20.0, 6.8]})
+    assert maze_study.beyond_trained_text(curves) == (
+        "two iterations beyond the trained n: depth 8: 16.2% at n = 1, 0.0% at 3; "
+        "depth 12: 51.9% at n = 2, 6.8% at 4")
