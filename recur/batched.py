@@ -38,7 +38,7 @@ from recur import train as trainer
 from recur.checkpoints import RunLock, finished_record, kept, rng_state, set_rng_state
 from recur.config import TrainConfig
 from recur.devices import resolve_device, use_bf16
-from recur.optim import lr_factor, make_optimizer
+from recur.optim import make_optimizer
 from recur.progress import Progress
 from recur.provenance import ROOT
 
@@ -250,12 +250,9 @@ def _epoch(b: _Batch, epoch: int) -> tuple[list[dict], float]:
         x = torch.stack([p[0] for p in pairs])  # (seeds, B, C, H, W): each seed's own
         y = torch.stack([p[1] for p in pairs])  # (seeds, B) or (seeds, B, H, W)
         wide_x = torch.cat([p[0] for p in pairs], 1)  # (B, seeds·C, H, W)
-        if c.precision == "fp64":
-            x, wide_x = x.to(torch.float64), wide_x.to(torch.float64)
-        if c.channels_last and wide_x.ndim == 4:
-            wide_x = wide_x.contiguous(memory_format=torch.channels_last)
-        for group in opt.param_groups:
-            group["lr"] = group["initial_lr"] * lr_factor(c, epoch, step, steps)
+        x = x.to(torch.float64) if c.precision == "fp64" else x  # the losses see it too
+        wide_x = trainer.as_input(wide_x, c)
+        trainer.set_lr(opt, c, epoch, step, steps)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=runs[0].bf16):
             out = b.wide(wide_x)  # (B, seeds·K) or (B, seeds·2, H, W)
             out = out.reshape(out.shape[0], len(runs), -1, *out.shape[2:]).transpose(0, 1)
@@ -269,10 +266,8 @@ def _epoch(b: _Batch, epoch: int) -> tuple[list[dict], float]:
             r.samples += y.shape[1]
     seconds = time.perf_counter() - t0
     lr = opt.param_groups[0]["lr"]
-    entries = [{"epoch": epoch + 1, "loss": round(float(loss_sum[i]) / n, 6),
-                "train_acc": round(100.0 * float(hits[i]) / n, 3), "lr": lr,
-                "seconds": round(seconds, 3)} for i in range(len(runs))]
-    return entries, seconds
+    return [trainer.history_entry(epoch, loss_sum[i], hits[i], n, lr, seconds)
+            for i in range(len(runs))], seconds
 
 
 def _train_group(b: _Batch, record_paths: dict, shown: list, stop_after) -> dict:

@@ -115,12 +115,8 @@ def _train_epoch(run: Run, epoch: int) -> dict:
         if run.world > 1:  # divide by the global batch's count / world (exact DDP mean)
             count = losses.global_count(c.experiment, x, y) / run.world
             x, y = shard(x, run.rank, run.world), shard(y, run.rank, run.world)
-        if c.precision == "fp64":
-            x = x.to(torch.float64)
-        if c.channels_last and x.ndim == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        for group in opt.param_groups:
-            group["lr"] = group["initial_lr"] * lr_factor(c, epoch, step, steps)
+        x = as_input(x, c)
+        set_lr(opt, c, epoch, step, steps)
         with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.bf16):
             out = run.step_fn(x)
             loss = loss_fn(out, y, x, count)
@@ -136,10 +132,32 @@ def _train_epoch(run: Run, epoch: int) -> dict:
         loss_sum, hits = totals[0], totals[1]
     seconds = time.perf_counter() - t0
     run.seconds += seconds
-    n = len(run.train_src)
-    return {"epoch": epoch + 1, "loss": round(float(loss_sum) / n, 6),  # one sync per epoch
-            "train_acc": round(100.0 * float(hits) / n, 3),
-            "lr": opt.param_groups[0]["lr"], "seconds": round(seconds, 3)}
+    return history_entry(epoch, loss_sum, hits, len(run.train_src), opt.param_groups[0]["lr"],
+                         seconds)
+
+
+def as_input(x: torch.Tensor, config: TrainConfig) -> torch.Tensor:
+    """A batch as the net takes it: float64 for an fp64 run, channels_last images."""
+    if config.precision == "fp64":
+        x = x.to(torch.float64)
+    if config.channels_last and x.ndim == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def set_lr(opt: torch.optim.Optimizer, config: TrainConfig, epoch: int, step: int,
+           steps: int) -> None:
+    """This step's lr from the schedule (:func:`recur.optim.lr_factor`), in every group."""
+    for group in opt.param_groups:
+        group["lr"] = group["initial_lr"] * lr_factor(config, epoch, step, steps)
+
+
+def history_entry(epoch: int, loss_sum, hits, n: int, lr: float, seconds: float) -> dict:
+    """An epoch's line of a run's history, from its summed loss and hits over ``n``
+    samples (read from the device once per epoch)."""
+    return {"epoch": epoch + 1, "loss": round(float(loss_sum) / n, 6),
+            "train_acc": round(100.0 * float(hits) / n, 3), "lr": lr,
+            "seconds": round(seconds, 3)}
 
 
 def save_epoch(run: Run, epoch: int) -> None:
