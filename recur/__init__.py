@@ -22,6 +22,7 @@ The core (no torch; configs, records and verdicts are read without loading a mod
 Data, models and training:
   recur.mazes        maze generation and rendering, cached splits (numpy only; 4.1)
   recur.maze_checks  every maze a tree, every label the unique path; path lengths, duplicates
+  recur.phop         p-hop induction sequences, exact and seeded, disjoint splits (numpy only)
   recur.data         loading the datasets onto the device; the batch source a config reads
   recur.batches      the batch sources a run reads: images and mazes, on the device
   recur.models       every family, feed-forward and recurrent from one definition; unroll (2–4)

@@ -120,6 +120,10 @@ class TrainConfig:
 
     def _check_combinations(self) -> None:
         """Options that only some datasets or families take."""
+        if self.dataset == "phop":
+            raise ValueError("dataset 'phop' (recur.phop, the p-hop task) has no batch source "
+                             "yet: its models can be built (recur.models.build_model), not "
+                             "trained")
         if self.split_seed is not None and self.dataset != "digits":
             raise ValueError(f"split_seed is for the digits, which have no official split; "
                              f"{self.dataset}'s is fixed (use split_seed=None)")

@@ -50,11 +50,16 @@ INFO = {
                             True),
     "digits": DatasetInfo(1, 10, 32, (0.3054,), (0.3760,), 2, False),
     "mazes": DatasetInfo(3, 2, 32, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), 0, False),
+    # p-hop induction (recur.phop; beyond the paper): tokens, not images.  The Shape reads
+    # channels = vocabulary size (the embedding's input), classes = vocabulary size (the
+    # answer is a token), size = sequence length; no normalisation, no augmentation.
+    "phop": DatasetInfo(4, 4, 32, (), (), 0, False),
 }
 
 
 class Shape(NamedTuple):
-    """What a model needs to know of its data: input channels, classes, image side."""
+    """What a model needs to know of its data: input channels, classes, image side (for
+    token sequences: vocabulary size, classes, sequence length)."""
 
     channels: int
     classes: int

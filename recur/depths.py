@@ -20,13 +20,18 @@ WIDTHS = {
     "maze": {"mazes": 128},
     "resnet18": {"cifar10": 64, "svhn": 64, "emnist": 64, "digits": 64, "imagenet": 64},
     "resnet50": {"imagenet": 64},
+    "transformer": {"phop": 64},  # beyond the paper: ours, small enough for 2 CPU cores
 }
 FAMILIES = tuple(WIDTHS)
 
 # (outside layers, layers per module): MLP n + 2; ConvNet n + 3 (the authors' code:
 # n = depth − 3, so the paper's x-axis 4..8 is n = 1..5); residual 4n + 3; maze 4n + 4.
 _DEPTH = {"mlp": (2, 1), "convnet": (3, 1), "resnet": (3, 4), "resnet_bn": (3, 4),
-          "maze": (4, 4)}
+          "maze": (4, 4), "transformer": (2, 2)}
+# transformer 2n + 2: each module is two layers (attention, then MLP; each a residual
+# branch), and outside them, as in the MLP's n + 2, one layer in (the token embedding, a
+# linear map of the one-hot token) and one out (the read-out); position embeddings and
+# LayerNorms are not counted as layers.
 _FIXED = {"resnet18": 18, "resnet50": 50}
 
 

@@ -22,7 +22,7 @@ PUBLISHING = ("executed", "readme", "site")
 #: every module's floor: 1 the core, 2 data, models and training, 3 analyses and figures,
 #: 4 publishing.  A module imports only from its own floor or those below.
 FLOORS = {**dict.fromkeys(CORE + ("",), 1),  # "": the package itself (its version only)
-          **dict.fromkeys(("mazes", "maze_checks", "data", "batches", "models", "losses",
+          **dict.fromkeys(("mazes", "maze_checks", "phop", "data", "batches", "models", "losses",
                            "optim", "devices", "checkpoints", "progress", "evaluation",
                            "train", "batched"), 2),
           **dict.fromkeys(("analysis", "visualise", "feature_study", "experiments",

@@ -153,8 +153,8 @@ def test_impossible_depth_lists_valid_ones(family, depth, message):
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"family": "transformer", "recurrent": True, "depth": 8, "dataset": "mazes"},
-     "unknown family 'transformer'"),
+    ({"family": "lstm", "recurrent": True, "depth": 8, "dataset": "mazes"},
+     "unknown family 'lstm'"),
     ({"family": "maze", "recurrent": True, "depth": 8, "dataset": "mnist"},
      "unknown dataset 'mnist'"),
     ({"family": "maze", "recurrent": True, "depth": 8, "dataset": "cifar10"},

@@ -13,8 +13,8 @@ from recur.models.net import DepthNet
 from recur.models.resnets import ResNet18, ResNet50
 
 #: The options a family takes beyond width: dilation of the maze module's convolutions;
-#: one BatchNorm set for every iteration of the recurrent resnet_bn.
-OPTIONS = {"maze": ("dilation",), "resnet_bn": ("shared_norm",)}
+#: one BatchNorm set for every iteration of the recurrent resnet_bn; attention heads (transformer).
+OPTIONS = {"maze": ("dilation",), "resnet_bn": ("shared_norm",), "transformer": ("heads",)}
 
 
 def build_model(family: str, *, recurrent: bool, depth: int, dataset: str | None = None,
@@ -25,7 +25,8 @@ def build_model(family: str, *, recurrent: bool, depth: int, dataset: str | None
     ``width`` defaults to the paper's for the family and dataset) or as ``shape``
     ``(channels, classes, image side)`` with an explicit ``width``.  Options: ``dilation``
     (maze only: dilation of the module's convs; default 1; the paper does not give the
-    dilation of its Table 2 models, the notebooks use 2); ``shared_norm`` (recurrent
+    dilation of its Table 2 models, the notebooks use 2); ``heads`` (transformer only:
+    attention heads, dividing the width; default 4); ``shared_norm`` (recurrent
     ``resnet_bn`` only: one BatchNorm set for every iteration, the alternative paper 3.1
     argues against; default False, one set per iteration).  Raises ``ValueError`` for an
     unknown family or dataset, an impossible depth or option.
@@ -85,6 +86,16 @@ def _parts(family: str, shape: Shape, width: int, n: int, recurrent: bool, optio
         return families.resnet_parts(shape.channels, width, shape.classes,
                                      batchnorm=family == "resnet_bn",
                                      norm_iterations=n if recurrent and not shared_norm else 1)
+    if family == "transformer":
+        return _transformer_parts(shape, width, options.get("heads", 4))
     dilation = options.get("dilation", 1)  # maze
     checks.integer("dilation", dilation, 1)
     return families.maze_parts(width, dilation=dilation)
+
+
+def _transformer_parts(shape: Shape, width: int, heads):
+    """The transformer family's parts: shape = (vocabulary, classes, sequence length)."""
+    checks.integer("heads", heads, 1)
+    if width % heads:
+        raise ValueError(f"width {width} is not divisible by heads = {heads}")
+    return families.transformer_parts(shape.channels, width, heads, shape.classes, shape.size)

@@ -3,12 +3,16 @@
 All convolutions are 3×3; ReLU follows every layer except the last.  Each ``*_parts``
 function returns the prelude, a function that makes one freshly initialised module, and
 the coda; the factory calls ``make_module`` once (recurrent) or n times (feed-forward).
+The transformer (family ``transformer``: a GPT-style causal pre-norm block) is ours, beyond the
+paper (issue 32), built by the same one definition for both forms.
 """
 from __future__ import annotations
 
 import copy
 
+import torch
 from torch import nn
+from torch.nn import functional as F
 
 from recur.models.net import Module
 
@@ -131,3 +135,61 @@ def maze_parts(width: int, *, dilation: int = 1):
     coda = nn.Sequential(conv3x3(width, 32), nn.ReLU(), conv3x3(32, 8), nn.ReLU(),
                          conv3x3(8, 2))
     return prelude, lambda: ResidualModule(width, dilation=dilation), coda
+
+
+# --------------------------------------------------------------------------- transformer
+class TokenEmbedding(nn.Module):
+    """Token + learned position embedding: (B, T) int64 tokens → (B, T, w)."""
+
+    def __init__(self, vocab: int, width: int, length: int):
+        super().__init__()
+        self.token = nn.Embedding(vocab, width)
+        self.position = nn.Embedding(length, width)
+
+    def forward(self, x):
+        t = x.shape[1]
+        if t > self.position.num_embeddings:
+            raise ValueError(f"sequences of {t} tokens are longer than the "
+                             f"{self.position.num_embeddings} positions the net embeds")
+        return self.token(x) + self.position(torch.arange(t, device=x.device))
+
+
+class LastPosition(nn.Module):
+    """(B, T, w) → (B, w): the last position, where the answer is read."""
+
+    def forward(self, h):
+        return h[:, -1]
+
+
+class TransformerModule(Module):
+    """A pre-norm transformer block: h + attention(LayerNorm(h)), then + MLP(LayerNorm(h));
+    causal multi-head self-attention, MLP w → 4w → GELU → w: two layers (attention, MLP)."""
+
+    layers = 2
+
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(),
+                                 nn.Linear(4 * width, width))
+
+    def forward(self, h, iteration: int = 0):
+        b, t, w = h.shape
+        q, k, v = self.qkv(self.norm1(h)).split(w, dim=2)  # each (B, T, w)
+        q, k, v = (z.view(b, t, self.heads, w // self.heads).transpose(1, 2)
+                   for z in (q, k, v))  # (B, nh, T, hs)
+        a = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, nh, T, hs)
+        h = h + self.proj(a.transpose(1, 2).reshape(b, t, w))
+        return h + self.mlp(self.norm2(h))
+
+
+def transformer_parts(vocab: int, width: int, heads: int, classes: int, length: int):
+    """Token + position embedding → [module] → LayerNorm → last position → Linear(w,
+    classes); depth 2n + 2 (:mod:`recur.depths`).  Parameters: (vocab + length)·w for the
+    prelude, 12w² + 13w per module, 2w + (w + 1)·classes for the coda."""
+    coda = nn.Sequential(nn.LayerNorm(width), LastPosition(), nn.Linear(width, classes))
+    return (TokenEmbedding(vocab, width, length), lambda: TransformerModule(width, heads),
+            coda)
