@@ -29,7 +29,7 @@ import torch
 from recur import results
 from recur.config import ADDED_FIELDS
 from recur.storage import DamagedFile, StorageError, atomic_write, create_exclusive, quarantine
-from recur.storage import reason, set_aside, warn
+from recur.storage import reason, set_aside
 
 #: 2: with a content checksum.  Format 1 (no checksum) is still read.
 CHECKPOINT_FORMAT = 2
@@ -161,7 +161,7 @@ def finished_record(record_path: Path, ckpt_path: Path) -> dict | None:
     except DamagedFile as err:
         then = ("re-evaluating the run from its last checkpoint" if ckpt_path.exists() or
                 previous(ckpt_path).exists() else "no checkpoint is left: training the run again")
-        warn(f"{err}; {set_aside(record_path)}; {then}")
+        results.report_damaged(record_path, err, then)
         return None
 
 

@@ -221,8 +221,7 @@ def table1(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
     if "shared_norm" in runs:  # the shared-BatchNorm variant is not the paper's model
         runs = runs[~runs["shared_norm"].astype(bool)]
     s = results.summarise(runs, by=("family",)).set_index("family")
-    name = dataset if dataset in paper.TABLE1 else "cifar10"
-    ours_mean, ours_se, r18_mean, r18_se = paper.TABLE1[name]
+    name, (ours_mean, ours_se, r18_mean, r18_se) = paper.table1_for(dataset)
     rows = [(f"this run ({dataset})", model, s.loc[family, "mean"], s.loc[family, "se"])
             for family, model in (("resnet_bn", "ours"), ("resnet18", "ResNet-18"))]
     rows += [(f"paper ({name})", "ours", ours_mean, ours_se),

@@ -17,7 +17,8 @@ import torch
 from recur import analysis, experiments, paper, visualise
 from recur.claims import SAME_DEPTH, SHALLOWER
 from recur.forms import FORMS
-from recur.models import build_model, classifier_input
+from recur.evaluation import build_net
+from recur.models import classifier_input
 from recur.profiles import make_config
 from recur import train as trainer
 
@@ -62,8 +63,7 @@ def untrained(config):
     """An untrained net of ``config``'s family, form, depth, dataset and width, drawn from
     its seed (``torch.manual_seed``), as its trained net's control."""
     torch.manual_seed(config.seed)
-    return build_model(config.family, recurrent=config.recurrent, depth=config.depth,
-                       dataset=config.dataset, width=config.width)
+    return build_net(config)
 
 
 REUSE = {"pairs": "image-filter pairs ever active", "mean_ratio": "mean ratio",

@@ -50,10 +50,16 @@ def probes(pooled: bool) -> pd.DataFrame:
                         columns=["recurrent", "module", "train_acc", "test_acc"])
 
 
+def table1_for(dataset: str) -> tuple[str, tuple]:
+    """The dataset whose Table 1 row stands for ``dataset`` (itself, or CIFAR-10 for one the
+    paper did not train on, such as the embedded digits) and that row."""
+    name = dataset if dataset in TABLE1 else "cifar10"
+    return name, TABLE1[name]
+
+
 def table1_gap(dataset: str) -> float:
-    """Table 1's gap, ours minus ResNet-18 (points), on ``dataset``; CIFAR-10's for a
-    dataset the paper did not train on (the embedded digits)."""
-    ours, _, resnet18, _ = TABLE1.get(dataset, TABLE1["cifar10"])
+    """Table 1's gap, ours minus ResNet-18 (points), in the row for ``dataset``."""
+    ours, _, resnet18, _ = table1_for(dataset)[1]
     return ours - resnet18
 
 

@@ -101,8 +101,8 @@ def table(path=None) -> pd.DataFrame:
         try:
             rows.append(read_record(f))
         except DamagedFile as err:
-            report_damaged(f, err, "skipped here; running its config again re-evaluates it from "
-                              "its last checkpoint, or trains it if there is none")
+            report_damaged(f, err, "skipped here; running its config again re-evaluates it "
+                                   "from its last checkpoint, or trains it if there is none")
     return records_frame(rows)
 
 

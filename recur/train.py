@@ -88,8 +88,8 @@ def setup_run(config, device, rank, world, ckpt_path, *, resume, data_root, down
     optimizer = make_optimizer(config, net)
     generator = torch.Generator(device="cpu").manual_seed(config.seed + 1)
     run = Run(config, device, rank, world, use_bf16(config.precision, device), net,
-               torch.compile(step_fn) if config.compile else step_fn, optimizer, generator,
-               train_src, test_src, ckpt_path, history=[])
+              torch.compile(step_fn) if config.compile else step_fn, optimizer, generator,
+              train_src, test_src, ckpt_path, history=[])
     state = resume_state(ckpt_path, config, log) if resume else None
     if state is not None:
         net.load_state_dict(state["model"])
@@ -238,8 +238,8 @@ def train(config: TrainConfig, *, results_dir=None, checkpoint_dir=None, resume:
         if resume and (record := finished_record(record_path, ckpt_path)):
             return record  # finished by the process we waited for
         run = setup_run(config, device, rank, world, ckpt_path,
-                     resume=resume, data_root=data_root, download=download, log=log,
-                     info=quiet)  # warnings (a corrupt checkpoint) are never silenced
+                        resume=resume, data_root=data_root, download=download, log=log,
+                        info=quiet)  # warnings (a corrupt checkpoint) are never silenced
         shown = Progress(config, mode, log, done=len(run.history), show=rank == 0)
         stopped = _epochs(run, shown, stop_after)
         shown.close()
