@@ -124,7 +124,8 @@ def linear_probes(train_features: list, y_train, test_features: list, y_test, *,
                   pool: bool = False, max_iter: int = 300) -> list[dict]:
     """Paper Table 3: a linear classifier (multinomial logistic regression on standardised
     features) trained on the frozen features after every block or iteration; train and
-    test accuracy (%) per module.  ``pool``: global average pooling first."""
+    test accuracy (%) per module, and which test images it gets right (``test_correct``,
+    bools).  ``pool``: global average pooling first."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -137,6 +138,7 @@ def linear_probes(train_features: list, y_train, test_features: list, y_test, *,
         b = np.asarray(fte, dtype=np.float64).reshape(len(fte), -1)
         clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
         clf.fit(a, np.asarray(y_train))
+        right = clf.predict(b) == np.asarray(y_test)
         out.append({"module": k, "train_acc": 100.0 * clf.score(a, np.asarray(y_train)),
-                    "test_acc": 100.0 * clf.score(b, np.asarray(y_test))})
+                    "test_acc": 100.0 * float(right.mean()), "test_correct": right})
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 
 from recur import findings, paper, verdicts
@@ -21,15 +22,36 @@ ONE_NET = "one net: the interval covers the test set's sampling only"
 SAME_DEPTH, SHALLOWER = "same depth, recurrent", "4-layer feed-forward"
 
 
-def classification(runs: pd.DataFrame, dataset: str, n_test: int | None) -> list[Finding]:
-    """Per family: the two forms agree at every depth, and change the same way with depth.
-    ``n_test``: the size of the one test set every seed was scored on, whose error is then
-    counted once; None where each seed drew its own train/test split (both forms of a seed
-    sharing it), so that the test sampling is part of the per-seed gaps' spread."""
+def classification(runs: pd.DataFrame, dataset: str) -> list[Finding]:
+    """Per family: the two forms agree at every depth, change the same way with depth, and
+    effective depth rather than parameter count sets the accuracy.  Each comparison is
+    checked to be of one environment first (:func:`one_environment`)."""
+    one_environment(runs)
     return [claim for family, mine in runs.groupby("family", sort=False) for claim in (
-        verdicts.forms_agree(mine, f"{family} on {dataset}", margin=FORMS_MARGIN,
-                             shared_test=n_test),
-        verdicts.same_shape(mine, family, margin=FORMS_MARGIN, shared_test=n_test))]
+        verdicts.forms_agree(mine, f"{family} on {dataset}", margin=FORMS_MARGIN),
+        verdicts.same_shape(mine, family, margin=FORMS_MARGIN),
+        verdicts.depth_not_parameters(mine, family))]
+
+
+#: what a comparison's runs must share: trained with the same precision, torch and code
+ENVIRONMENT = ("bf16", "torch", "git_commit")
+
+
+def one_environment(*tables: pd.DataFrame) -> dict:
+    """The one environment every run of ``tables`` was trained in (:data:`ENVIRONMENT`,
+    from the records' provenance); a ValueError naming runs of each kind when they mix."""
+    runs = pd.concat([t for t in tables if len(t)], ignore_index=True) if any(
+        len(t) for t in tables) else pd.DataFrame()
+    if runs.empty or not set(ENVIRONMENT) <= set(runs):
+        return {}
+    kinds = runs.groupby(list(ENVIRONMENT), dropna=False).name.apply(list)
+    if len(kinds) > 1:
+        raise ValueError("these runs were trained in different environments (bf16, torch, "
+                         "commit) and are not compared: " + "; ".join(
+                             f"{key}: {len(names)} run(s), e.g. {names[0]}"
+                             for key, names in kinds.items())
+                         + "; retrain them in one (delete their records and run again)")
+    return dict(zip(ENVIRONMENT, kinds.index[0]))
 
 
 def fewer_parameters(counts: pd.DataFrame) -> list[Fact]:
@@ -61,10 +83,10 @@ def maze_data(table: pd.DataFrame, repeats: dict) -> list[Fact]:
 def mazes(runs: pd.DataFrame, *, maze_size: str, span: int, by_size: pd.DataFrame | None = None,
           plain: pd.DataFrame | None = None, dilated: pd.DataFrame | None = None) -> list:
     """Notebook 03: accuracy rises with depth, also past the depth whose receptive field
-    spans the maze; the forms agree; and, from the one-seed studies (borrowing the main
-    sweep's spread of per-seed gaps): larger mazes are harder, the forms agree on other
-    sizes and dilated, dilated filters solve more."""
-    pooled = findings.gap_spread(runs)
+    spans the maze; the forms agree; effective depth, not parameter count; and from the
+    studies: larger mazes are harder, the forms agree on other sizes and dilated, dilated
+    filters solve more.  Every row by the same rule, on its own runs' seeds."""
+    one_environment(runs, *(t for t in (by_size, plain, dilated) if t is not None))
     found = [verdicts.rises_with_depth(runs, f"{maze_size} mazes"),
              verdicts.forms_agree(runs, f"{maze_size} mazes", margin=FORMS_MARGIN)]
     past = verdicts.rises_with_depth(runs[runs.depth >= span], "past the depth whose field "
@@ -72,64 +94,59 @@ def mazes(runs: pd.DataFrame, *, maze_size: str, span: int, by_size: pd.DataFram
     if span <= runs.depth.min():  # every depth trained: the same comparison as the first row
         past = dataclasses.replace(past, why="every depth here is past it: the same runs as "
                                              "the first row, not a second result")
-    found.append(past)
+    found += [past, verdicts.depth_not_parameters(runs, f"{maze_size} mazes")]
     sizes = set(by_size.maze_size) if by_size is not None and len(by_size) else set()
-    if {"small", "large"} <= sizes:
-        found.append(verdicts.higher(
-            by_size[by_size.maze_size == "small"], by_size[by_size.maze_size == "large"],
-            "larger mazes are harder (Fig. 5)", paper="lower on larger mazes",
-            names=("small", "large"), pooled=pooled))
-    found += [verdicts.forms_agree(by_size[by_size.maze_size == s], f"{s} mazes, one seed",
-                                   margin=FORMS_MARGIN, pooled=pooled)
-              for s in sorted(sizes - {maze_size})]
+    order = [s for s in ("small", "medium", "large") if s in sizes]
+    found += [verdicts.higher(
+        by_size[by_size.maze_size == a], by_size[by_size.maze_size == b],
+        f"larger mazes are harder: {a} vs {b} (Fig. 5)", paper="lower on larger mazes",
+        names=(a, b)) for a, b in zip(order, order[1:])]
+    found += [verdicts.forms_agree(by_size[by_size.maze_size == s], f"{s} mazes",
+                                   margin=FORMS_MARGIN) for s in order if s != maze_size]
     if dilated is not None and len(dilated) and plain is not None and len(plain):
-        agree = verdicts.forms_agree(dilated, "dilated, small mazes, one seed",
-                                     margin=FORMS_MARGIN, pooled=pooled)
-        undilated = verdicts.forms_agree(plain, "", margin=FORMS_MARGIN, pooled=pooled)
         found += [verdicts.higher(dilated, plain, "dilated filters solve more mazes (Table 2)",
                                   paper="better at every depth (Table 2 vs Fig. 5)",
-                                  names=("dilated", "undilated"), pooled=pooled),
-                  dataclasses.replace(agree, why="; ".join(x for x in (
-                      agree.why, f"the same seed undilated: {undilated.ours} "
-                                 f"({undilated.verdict})") if x))]
+                                  names=("dilated", "undilated")),
+                  verdicts.forms_agree(dilated, "dilated, small mazes", margin=FORMS_MARGIN)]
     return found
 
 
-def batchnorm(runs: pd.DataFrame, *, n_test: int, per_iteration: float, one_for_all: float,
+def batchnorm(runs: pd.DataFrame, *, per_iteration, one_for_all,
               growth: float, iterations: int, seed: int, why: str, reported_gap: float,
               statistics: dict | None = None) -> list:
     """Notebook 04: ours ≈ ResNet-18 (margin ``resnet18``); BatchNorm statistics differ by
-    iteration (the accuracy one net loses with iteration 1's statistics everywhere, an
-    interval over the test set's sampling only); one BatchNorm per iteration above the same
-    net *trained* with one shared BatchNorm (runs with ``shared_norm``; paired by seed), not
-    tested when there are none; and separate statistics restoring that net: ``statistics``
-    = test accuracies of seed ``seed``'s shared-BatchNorm net {"as trained", "one set" (its
+    iteration (the accuracy one net loses with iteration 1's statistics everywhere:
+    ``per_iteration`` and ``one_for_all`` say which test images it gets right each way,
+    compared image by image, an interval over the test set's sampling only); one BatchNorm
+    per iteration above the same net *trained* with one shared BatchNorm (runs with
+    ``shared_norm``; paired by seed), not tested when there are none; and separate
+    statistics restoring that net: ``statistics`` = which test images are right for seed
+    ``seed``'s shared-BatchNorm net {"as trained", "one set" (its
     statistics estimated afresh, one set for every iteration), "per iteration" (estimated
     the same way, one set per iteration)}, judged per iteration against one set (so that
     estimating afresh alone is not counted), one net; not tested when None."""
     shared = (runs["shared_norm"].astype(bool) if "shared_norm" in runs
               else pd.Series(False, index=runs.index))
     ours, one_set = runs[(runs.family == "resnet_bn") & ~shared], runs[shared]
-    drop = findings.gap(pd.Series([per_iteration]), pd.Series([one_for_all]),
-                        shared_test=n_test, pooled=findings.TEST_SET_ONLY)
+    one_environment(runs)
+    drop = findings.one_net(per_iteration, one_for_all)
     needs = ("one BatchNorm per iteration works, one shared BatchNorm (scored with its one set "
              "of running statistics) does not (3.1)")
     found = [
         verdicts.same_accuracy(
             ours, runs[runs.family == "resnet18"],
             "recurrent BN ResNet ≈ ResNet-18 in accuracy", margin=paper.MARGINS["resnet18"][0],
-            paper=f"gap {reported_gap:+.2f} points", names=("ours", "ResNet-18"),
-            shared_test=n_test, why=why),
+            paper=f"gap {reported_gap:+.2f} points", names=("ours", "ResNet-18"), why=why),
         Finding("BatchNorm statistics differ by iteration (3.1)", "one BatchNorm per iteration",
                 f"running variance changes by up to {growth:.1f}x over {iterations} iterations; "
                 f"iteration 1's statistics everywhere: {drop.text(' pt')} lost (seed {seed})",
                 findings.direction(drop), ONE_NET),
         verdicts.higher(ours, one_set, needs, paper="a distinct BatchNorm for each iteration",
-                        names=("one BatchNorm per iteration", "one shared, trained so"),
-                        shared_test=n_test) if len(one_set) else
+                        names=("one BatchNorm per iteration", "one shared, trained so"))
+        if len(one_set) else
         Finding(needs, "needed", "not trained here", findings.NOT_HERE,
                 "needs a net trained with one shared BatchNorm beside it")]
-    return found + [_separate_statistics(statistics, seed=seed, n_test=n_test)]
+    return found + [_separate_statistics(statistics, seed=seed)]
 
 
 def parameter_ratio(sizes: pd.DataFrame) -> Fact:
@@ -143,7 +160,7 @@ def parameter_ratio(sizes: pd.DataFrame) -> Fact:
         trained=trained.iloc[0] / trained.iloc[1])
 
 
-def _separate_statistics(statistics: dict | None, *, seed: int, n_test: int) -> Finding:
+def _separate_statistics(statistics: dict | None, *, seed: int) -> Finding:
     """The claim of 3.1's title, on one net trained with one shared BatchNorm
     (:func:`batchnorm`'s ``statistics``)."""
     title = f"separate statistics restore the net trained with one shared BatchNorm (seed {seed})"
@@ -151,33 +168,34 @@ def _separate_statistics(statistics: dict | None, *, seed: int, n_test: int) -> 
     if statistics is None:
         return Finding(title, section, "not measured here", findings.NOT_HERE,
                        "needs a net trained with one shared BatchNorm")
-    gain = findings.gap(pd.Series([statistics["per iteration"]]),
-                        pd.Series([statistics["one set"]]), shared_test=n_test,
-                        pooled=findings.TEST_SET_ONLY)
+    gain = findings.one_net(statistics["per iteration"], statistics["one set"])
+    acc = {k: 100 * float(np.mean(v)) for k, v in statistics.items()}
     return Finding(
         title, section,
-        f"test accuracy {statistics['as trained']:.2f}% as trained; with its statistics "
-        f"estimated afresh on its training images, {statistics['one set']:.2f}% as one set for "
-        f"every iteration and {statistics['per iteration']:.2f}% as one set per iteration (its "
+        f"test accuracy {acc['as trained']:.2f}% as trained; with its statistics "
+        f"estimated afresh on its training images, {acc['one set']:.2f}% as one set for "
+        f"every iteration and {acc['per iteration']:.2f}% as one set per iteration (its "
         f"learned scale and shift still shared); per iteration − one set: {gain.text(' pt')}",
         findings.direction(gain),
         f"{ONE_NET}; that the learned scale and shift can stay shared is this run's finding, "
         f"beyond the paper's text (a distinct BatchNorm layer per iteration)")
 
 
-def features(*, reuse: pd.DataFrame, probes: pd.DataFrame, n_test: int, seed: int,
-             cka: dict, pictures: dict) -> list:
+def features(*, reuse: pd.DataFrame, probes: pd.DataFrame, seed: int, cka: dict,
+             pictures: dict) -> list:
     """Notebook 05: filters are reused across iterations (``reuse``: one row per seed, the
     mean reuse ratio of the trained net and of an untrained one drawn from that seed, columns
     seed, trained, untrained; paired by seed), probes of the two forms agree per module
     (margin ``probes``; paired by the ``seed`` column when ``probes`` has one, else all are
-    seed ``seed``), same-depth nets are the most similar by CKA (:func:`_cka`) and a
+    seed ``seed``; paired by image, :func:`recur.feature_study.probe_table`), same-depth nets
+    are the most similar by CKA at every layer compared (:func:`_cka`) and a
     filter's preferred input changes with depth in both forms (:func:`_pictures`)."""
     by_seed = reuse.set_index("seed")
     reuse_gap = findings.gap(by_seed.trained, by_seed.untrained)
-    pooled = probes[probes.features == "pooled"].rename(columns={"module": "depth"})
-    if "seed" not in pooled:
-        pooled = pooled.assign(seed=seed)
+    probes = probes.rename(columns={"module": "depth"})
+    if "seed" not in probes:
+        probes = probes.assign(seed=seed)
+    pooled, full = probes[probes.features == "pooled"], probes[probes.features == "full"]
     return [
         Finding("recurrent nets reuse their filters across iterations (Fig. 6)",
                 "most ratios well above 0; an untrained net as control (Fig. 9)",
@@ -186,27 +204,49 @@ def features(*, reuse: pd.DataFrame, probes: pd.DataFrame, n_test: int, seed: in
                 + reuse_gap.text(), findings.direction(reuse_gap),
                 f"{len(by_seed)} seed(s), each a trained net and an untrained one"),
         verdicts.forms_agree(pooled, "pooled linear probes (Table 6)",
-                             margin=paper.MARGINS["probes"][0], shared_test=n_test,
-                             where="module"),
-        _cka(cka), _pictures(pictures)]
+                             margin=paper.MARGINS["probes"][0], where="module"),
+        _full_probes(full), _cka(cka), _pictures(pictures)]
+
+
+def _full_probes(full: pd.DataFrame) -> Finding:
+    """Table 3: probes on every number of a module's features agree between the forms;
+    the why says how far the training accuracy is saturated (with more numbers per image
+    than training images, a linear probe can fit any labelling)."""
+    found = verdicts.forms_agree(full, "full-feature linear probes (Table 3)",
+                                 margin=paper.MARGINS["probes"][0], where="module")
+    if full.empty or "train_acc" not in full:
+        return found
+    fit = full.train_acc
+    return dataclasses.replace(found, why="; ".join(x for x in (found.why, (
+        f"training accuracy of these probes {fit.min():.1f}–{fit.max():.1f}%: the features "
+        f"have {int(full.dims.min()):,}–{int(full.dims.max()):,} numbers per image, so 100% "
+        f"on the training images says nothing; the test accuracies carry the comparison")
+        if "dims" in full else "") if x))
 
 
 def _cka(cka: dict) -> Finding:
-    """Same-depth nets are the most similar by CKA, over the seed pairings in ``cka``:
-    pairing -> {:data:`SAME_DEPTH`: CKA, :data:`SHALLOWER`: CKA, other nets' CKA}, each
-    pairing two trained nets compared with one reference net (an 8-layer feed-forward
-    one); the why names the range of every value given."""
-    every = [v for p in cka.values() for v in pd.Series(p, dtype=float).dropna()]
-    above = sum(v[SAME_DEPTH] > v[SHALLOWER] for v in cka.values())
-    gap = findings.gap(pd.Series({p: v[SAME_DEPTH] for p, v in cka.items()}),
-                       pd.Series({p: v[SHALLOWER] for p, v in cka.items()}))
+    """Same-depth nets are the most similar by CKA, at every layer of ``cka`` (layer ->
+    pairing -> {:data:`SAME_DEPTH`: CKA, :data:`SHALLOWER`: CKA, other nets' CKA}), each
+    pairing two trained nets of other seeds compared with one reference net (an 8-layer
+    feed-forward one): per layer, recurrent 8 − feed-forward 4 over the pairings, every
+    layer decided (none chosen after looking); the why names the range of every value."""
+    samples = {layer: findings.Sample(pd.Series({p: v[SAME_DEPTH] - v[SHALLOWER]
+                                                 for p, v in pairings.items()}, dtype=float))
+               for layer, pairings in cka.items()}
+    found = findings.gaps(samples)
+    verdict, why = findings.decide_each(found, None)
+    every = [v for pairings in cka.values() for p in pairings.values()
+             for v in pd.Series(p, dtype=float).dropna()]
+    above = {layer: sum(v[SAME_DEPTH] > v[SHALLOWER] for v in p.values())
+             for layer, p in cka.items()}
     return Finding(
         "same-depth nets are the most similar by CKA (5.1)",
         f"{paper.CKA[SAME_DEPTH]} (recurrent 8) > {paper.CKA[SHALLOWER]} (feed-forward 4)",
-        "last module, CKA with feed-forward 8: recurrent 8 − feed-forward 4 over the seed "
-        "pairings: " + gap.text(),
-        findings.direction(gap),
-        f"{len(cka)} seed pairings, recurrent 8 above feed-forward 4 in {above} of them"
+        "CKA with feed-forward 8, recurrent 8 − feed-forward 4 over the seed pairings: "
+        + "; ".join(f"{layer}: {g.text()}" for layer, g in found.items()),
+        verdict, "; ".join(x for x in (why, findings.spread_text(found)) if x) + "; "
+        + ", ".join(f"{layer}: recurrent 8 above in {n} of {len(cka[layer])} pairings"
+                    for layer, n in above.items())
         + (f"; every CKA in them from {min(every):.2f} to {max(every):.2f}" if every else ""))
 
 
@@ -214,20 +254,23 @@ def _pictures(pictures: dict) -> Finding:
     """A filter's preferred input changes with depth in both forms: per filter, the mean
     |correlation| of its images from two starts of the optimisation (the optimisation's own
     noise) above that of its images at consecutive depths, paired by filter (a filter's
-    pictures are not independent of each other, the filters are).  ``pictures``:
-    (recurrent, channel) -> :func:`recur.feature_study.filter_pictures`."""
-    changes = {FORMS[rec]: findings.gap(
-        _per_filter({f: p["starts"] for (r, f), p in pictures.items() if r == rec}),
-        _per_filter({f: p["depths"] for (r, f), p in pictures.items() if r == rec}))
-        for rec in sorted({r for r, _ in pictures})}
-    verdict, why = findings.combine({form: findings.direction(g) for form, g in changes.items()})
+    pictures are not independent of each other, the filters are: they play the seeds'
+    part, the spread pooled over the two forms).  ``pictures``: (recurrent, channel) ->
+    :func:`recur.feature_study.filter_pictures`."""
+    samples = {}
+    for rec in sorted({r for r, _ in pictures}):
+        starts = _per_filter({f: p["starts"] for (r, f), p in pictures.items() if r == rec})
+        depths = _per_filter({f: p["depths"] for (r, f), p in pictures.items() if r == rec})
+        both = starts.index.intersection(depths.index)
+        samples[FORMS[rec]] = findings.Sample((starts[both] - depths[both]).astype(float))
+    found = findings.gaps(samples)
+    verdict, why = findings.decide_each(found, None)
     return Finding("a filter's preferred input changes with iteration (recurrent) as with depth "
                    "(feed-forward) (Figs. 7-8)", "pictures change with depth",
                    "per filter, mean |correlation| between two starts minus between consecutive "
                    "depths: " + "; ".join(f"{form} {g.text()} filters"
-                                          for form, g in changes.items()),
-                   verdict, why + ("; more filters would decide it" if verdict ==
-                                   findings.INCONCLUSIVE else ""))
+                                          for form, g in found.items()),
+                   verdict, "; ".join(x for x in (why, findings.spread_text(found)) if x))
 
 
 def _per_filter(values: dict) -> pd.Series:

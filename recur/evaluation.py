@@ -3,6 +3,8 @@ every iteration from one forward pass per batch.  :mod:`recur.train` uses both f
 run's final scores; notebooks use :func:`evaluate` on other mazes or splits."""
 from __future__ import annotations
 
+import hashlib
+
 import torch
 
 from recur import losses
@@ -25,16 +27,38 @@ def evaluate(net, source, experiment: str, *, iterations: int | None = None,
     """Accuracy (%) after 1, 2, …, ``iterations`` iterations (default: as trained) for a
     net with one recurrent module, all from one forward pass per batch; otherwise a
     one-element list."""
+    return score(net, source, experiment, iterations=iterations, batch_size=batch_size,
+                 bf16=bf16, keep=None)["curve"]
+
+
+@torch.no_grad()
+def score(net, source, experiment: str, *, iterations: int | None = None,
+          batch_size: int = 500, bf16: bool = False, keep: int | None = -1) -> dict:
+    """:func:`evaluate`'s ``curve``, and for the iteration count at index ``keep`` of it
+    (default the last): ``correct``, which examples it got right, in the source's order
+    (:func:`recur.results.pack` it for a record), and ``test_set``, a fingerprint of the
+    examples and labels: two nets with the same fingerprint were scored on the same
+    examples in the same order, so their ``correct`` pair example by example."""
     net.eval()
     correct_fn = losses.OBJECTIVES[experiment][1]
     param = next(net.parameters())
     stepwise = iterates(net)
-    totals, n = None, 0
+    totals, n, kept, digest = None, 0, [], hashlib.sha256()
     for x, y in source.batches(batch_size):
+        if keep is not None:
+            digest.update(x.cpu().contiguous().numpy().tobytes())
+            digest.update(y.cpu().contiguous().numpy().tobytes())
         x = x.to(param.dtype)
         with torch.autocast(param.device.type, dtype=torch.bfloat16, enabled=bf16):
             outs = net.trace(x, iterations=iterations)["outputs"] if stepwise else [net(x)]
-        hits = torch.stack([correct_fn(o, y, x).sum() for o in outs])
-        totals = hits if totals is None else totals + hits
+        hits = torch.stack([correct_fn(o, y, x) for o in outs])  # (iterations, batch)
+        if keep is not None:
+            kept.append(hits[keep].cpu())
+        totals = hits.sum(1) if totals is None else totals + hits.sum(1)
         n += len(y)
-    return [round(100.0 * float(c) / n, 3) for c in totals.cpu()]
+    curve = [round(100.0 * float(c) / n, 3) for c in totals.cpu()]
+    if keep is None:
+        return {"curve": curve}
+    return {"curve": curve, "correct": torch.cat(kept).numpy().astype(bool),
+            "test_set": digest.hexdigest()[:16]}
+

@@ -11,14 +11,15 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import pandas as pd
 import torch
 
 from recur import batched, mazes, paper, results, storage, sweep
 from recur.config import TrainConfig
-from recur.data import make_data, maze_batches, tensors
+from recur.data import make_data, maze_batches
 from recur.devices import use_bf16
-from recur.evaluation import build_net, evaluate
+from recur.evaluation import build_net, evaluate, score
 from recur.forms import FORMS
 from recur.models import count_parameters, estimate_statistics, head_parameters, iterates
 from recur.progress import interactive
@@ -79,6 +80,15 @@ def accuracy_on_test_set(config: TrainConfig, net) -> float:
     _, test = make_data(config, device)
     bf16 = use_bf16(config.precision, device)
     return evaluate(net, test, config.experiment, bf16=bf16)[-1]
+
+
+def test_correct(config: TrainConfig, net) -> np.ndarray:
+    """Which of ``config``'s test examples ``net`` gets right (bools, in the test set's
+    order), scored as :func:`accuracy_on_test_set` scores: two scorings of one net pair
+    image by image (:func:`recur.findings.one_net`)."""
+    device = next(net.parameters()).device
+    _, test = make_data(config, device)
+    return score(net, test, config.experiment, bf16=use_bf16(config.precision, device))["correct"]
 
 
 def with_estimated_statistics(config: TrainConfig, net, *, per_iteration: bool = True):
@@ -231,26 +241,6 @@ def table1(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- notebook 02
-def shared_test_size(dataset: str, per_seed: bool) -> int | None:
-    """The size of the one test set every seed of a sweep is scored on (its binomial error
-    is then counted once), or None where each seed drew its own split (``per_seed``)."""
-    return None if per_seed else len(tensors(dataset, "test")[0])
-
-
-def check_forms_learn(runs: pd.DataFrame, *, families, profile: str, dataset: str) -> str:
-    """Sanity check of the quick profile on the digits: the conv and residual nets of both
-    forms average at least 80% test accuracy (``AssertionError`` naming the first that does
-    not).  The line to print, or "" where the check does not apply."""
-    quick_digits = (profile, dataset) == ("quick", "digits")
-    checked = set(families) & {"convnet", "resnet"} if quick_digits else set()
-    for (f, rec), acc in runs.groupby(["family", "recurrent"]).test_acc.mean().items():
-        if f in checked and not acc >= 80:
-            raise AssertionError(f"{f} {FORMS[rec]}: mean test accuracy {acc:.1f}%")
-    if not checked:
-        return ""
-    return f"{' and '.join(sorted(checked))}: every form averages at least 80% test accuracy\n"
-
-
 def shallowest_identical(runs: pd.DataFrame) -> bool:
     """At each family's shallowest depth the two forms are one net: do they score exactly
     the same test accuracy for every family and seed?"""
@@ -346,16 +336,16 @@ def shared_norm_table(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def statistics_three_ways(shared) -> dict | None:
-    """Test accuracy of the first of ``shared`` (configs of nets trained with one shared
-    BatchNorm) as trained, and with its statistics estimated afresh as one set and one
-    set per iteration (:func:`with_estimated_statistics`); None when ``shared`` is empty."""
+    """Which test images the first of ``shared`` (configs of nets trained with one shared
+    BatchNorm) gets right (:func:`test_correct`) as trained, and with its statistics
+    estimated afresh as one set and one set per iteration
+    (:func:`with_estimated_statistics`); None when ``shared`` is empty."""
     if not shared:
         return None
     config = shared[0]
     net = trainer.load_trained(config)
-    return {"as trained": accuracy_on_test_set(config, net)} | {
-        name: accuracy_on_test_set(config, with_estimated_statistics(config, net,
-                                                                     per_iteration=apart))
+    return {"as trained": test_correct(config, net)} | {
+        name: test_correct(config, with_estimated_statistics(config, net, per_iteration=apart))
         for name, apart in (("one set", False), ("per iteration", True))}
 
 
@@ -371,13 +361,13 @@ def shared_norm_text(means: pd.DataFrame, n_seeds: int, depth: int) -> str:
                                           ("test_acc", "test accuracy"))))
 
 
-def statistics_text(statistics: dict | None, *, seed: int, per_iteration: float,
+def statistics_text(statistics: dict | None, *, seed: int, per_iteration,
                     depth: int) -> str:
-    """One line for :func:`statistics_three_ways` beside ours (``per_iteration``: its test
-    accuracy, the same seed), or why there is nothing to separate."""
+    """One line for :func:`statistics_three_ways` beside ours (``per_iteration``: which test
+    images it gets right, the same seed), or why there is nothing to separate."""
     if statistics is None:
         return f"depth {depth} is one iteration: nothing to separate"
     return (f"seed {seed}, the net trained with one shared BatchNorm, test accuracy: "
-            + ", ".join(f"{v:.1f}% {k}" for k, v in statistics.items())
+            + ", ".join(f"{100 * np.mean(v):.1f}% {k}" for k, v in statistics.items())
             + f" (statistics estimated afresh, as one set or per iteration); ours, one "
-              f"BatchNorm per iteration, the same seed: {per_iteration:.1f}%")
+              f"BatchNorm per iteration, the same seed: {100 * np.mean(per_iteration):.1f}%")

@@ -9,12 +9,13 @@ The measurements themselves (features, probes, CKA) are :mod:`recur.analysis` an
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import numpy as np
 import pandas as pd
 import torch
 
-from recur import analysis, experiments, paper, visualise
+from recur import analysis, experiments, paper, results, visualise
 from recur.claims import SAME_DEPTH, SHALLOWER
 from recur.forms import FORMS
 from recur.evaluation import build_net
@@ -98,7 +99,12 @@ def probe_table(nets: dict, train, test) -> pd.DataFrame:
     """Linear probes after every module of each net in ``nets`` (recurrent -> net), on full
     and on average-pooled features; ``train`` and ``test`` are (images, labels).  One row
     per (recurrent, features, module): ``net`` (its form's name), ``dims`` (numbers per
-    image), train_acc, test_acc and the paper's (``*_paper``, Tables 3 and 6: CIFAR-10)."""
+    image), train_acc, test_acc and the paper's (``*_paper``, Tables 3 and 6: CIFAR-10), and
+    as a run record has them, which test images it gets right and the images' fingerprint
+    (``test_correct``, ``test_images``, ``test_set``): probes on the same images pair image
+    by image (:func:`recur.findings.sample`)."""
+    digest = hashlib.sha256(test[0].cpu().contiguous().numpy().tobytes())
+    digest.update(np.asarray(test[1]).tobytes())
     rows = []
     for recurrent, net in nets.items():
         f_train, f_test = (analysis.module_features(net, x) for x in (train[0], test[0]))
@@ -108,7 +114,10 @@ def probe_table(nets: dict, train, test) -> pd.DataFrame:
                 rows.append({"recurrent": recurrent, "net": FORMS[recurrent],
                              "features": "pooled" if pool else "full", "module": p["module"],
                              "dims": f.shape[1] if pool else f[0].numel(),
-                             "train_acc": p["train_acc"], "test_acc": p["test_acc"]})
+                             "train_acc": p["train_acc"], "test_acc": p["test_acc"],
+                             "test_correct": results.pack(p["test_correct"]),
+                             "test_images": len(p["test_correct"]),
+                             "test_set": digest.hexdigest()[:16]})
     reported = pd.concat([paper.probes(pooled=p).assign(features="pooled" if p else "full")
                           for p in (False, True)])
     return pd.DataFrame(rows).merge(reported, on=["recurrent", "features", "module"],
@@ -170,6 +179,13 @@ def across_seeds(cka: pd.DataFrame, where: str = "last module") -> dict:
     """The seed pairings' CKA at ``where`` (the "same seed" pairing left out: its nets
     share initial weights): pairing -> {net: CKA}, as :func:`recur.claims.features` takes."""
     return {p: cka[(p, w)] for p, w in cka.columns if w == where and p != "same seed"}
+
+
+def layers_across_seeds(cka: pd.DataFrame) -> dict:
+    """:func:`across_seeds` at every layer :func:`cka_table` computed (layer -> pairing ->
+    {net: CKA}): :func:`recur.claims.features` decides each, none chosen after looking."""
+    layers = [w for p, w in cka.columns if p != "paper" and w]
+    return {w: across_seeds(cka, w) for w in dict.fromkeys(layers)}
 
 
 @torch.no_grad()

@@ -1,86 +1,129 @@
 """The decision rule: gaps between sets of runs, their intervals, and verdicts.
 
-Every claim compares two sets of runs through a *gap* (e.g. recurrent minus feed-forward
-accuracy, in points) and its confidence interval at :data:`CONFIDENCE` from Student's t:
+Every claim compares sets of runs through a *gap* (e.g. recurrent minus feed-forward
+accuracy, in points), measured in one or more *groups* (depths, steps, forms), and decides
+it by one rule, stated once here and in :func:`recur.report.how_we_decide`:
 
-- runs of the two sides that share a seed are paired (a seed fixes the data, the test set
-  and the initial draw of both), so the gap's spread is the spread of the per-seed gaps,
-  with ``seeds - 1`` degrees of freedom; otherwise Welch's interval;
-- where every seed is scored on the same test set (the digits), that test set's binomial
-  error is not in the seeds' spread: it is added once, not divided by the seeds;
-- a study run with one seed borrows the spread of per-seed gaps measured where there were
-  seeds (:func:`gap_spread`, pooled over depths), with its degrees of freedom;
-- a gap whose seeds all agree (per-seed gaps within :data:`NO_SPREAD`: accuracies on a test
-  set move in steps of one image, so a few seeds can coincide) has no measured spread, not a
-  spread of zero: it takes the spread pooled over its claim's other gaps, with their degrees
-  of freedom (:func:`pool_where_no_spread`).
+- **Paired by seed.** The runs a gap compares share their seeds (a seed fixes the data, the
+  split and the initial draw of every net it trains); the gap is the mean of the per-seed
+  gaps.  Seeds present on one side only are left out.
+- **Paired by image.** Every run record keeps which test examples its net got right and a
+  fingerprint of those examples (``test_correct``, ``test_set``).  Where the seeds of a
+  comparison draw their own test sets (the mazes, the digits split per seed), the test
+  set's sampling is inside the per-seed gaps and their spread covers it.  Where every seed
+  was scored on one shared test set, that sampling is common to the seeds and their spread
+  misses it: it is added once, as the variance of the per-image gap (averaged over the
+  seeds) over the images, so that two nets' correlated errors on the same images cancel.
+- **One spread policy.** A gap's standard error is ``sd / √n`` (plus the shared images'
+  part), with ``sd`` the spread of one seed's gap *pooled over the claim's groups*
+  (``Σ (n_g − 1) s_g² / Σ (n_g − 1)``) and Student's t with the pooled ``Σ (n_g − 1)``
+  degrees of freedom: never more than the seeds give.  A claim whose groups have one seed
+  each has no seed spread and is not decided (its row shows the interval over the test
+  images alone, for information).  Claims about *one* net (the same net scored two ways)
+  are decided on its test images alone, paired per image (:func:`one_net`), and say so.
+- **Verdicts.** *Same* claims are equivalence tests with a margin δ declared in
+  :data:`recur.paper.MARGINS`: a group is **reproduced** when its :data:`CONFIDENCE`
+  interval lies inside ±δ (two one-sided tests, each at half of ``1 − CONFIDENCE``).
+  *Direction* claims: the interval excludes zero on the paper's side.  A claim over ``k``
+  groups is reproduced when every group is (an intersection-union test: no correction
+  needed), **not reproduced** when some group fails at the family-wise level (its interval
+  at ``1 − (1 − CONFIDENCE) / k``, Bonferroni, lies beyond ±δ or on the other side of
+  zero), otherwise **inconclusive**.
+- **Seeds that would decide it** are estimated only from a spread with at least
+  :data:`MIN_SPREAD_DF` degrees of freedom, using the spread's upper confidence bound;
+  otherwise the row says the spread is not yet known.
 
-*Same* claims (two forms, or two models, reach the same accuracy) are equivalence tests
-with a margin δ declared in :data:`recur.paper.MARGINS`: **reproduced** when the interval
-lies inside ±δ (two one-sided tests, each at half of ``1 - CONFIDENCE``), **not
-reproduced** when it lies wholly beyond ±δ, otherwise **inconclusive**, with the number of
-seeds that would decide it at the observed gap and spread.  *Direction* claims (rises with
-depth, larger mazes are harder) are reproduced when the interval excludes zero on the
-paper's side, not reproduced when it excludes zero on the other side, else inconclusive.
-A claim over several depths is reproduced when every depth is, not reproduced when any is
-(:func:`combine`).  Everything here returns data: :mod:`recur.verdicts` applies the rule to
-tables of runs, :mod:`recur.report` writes it as markdown, :mod:`recur.display` shows it.
+Everything here returns data: :mod:`recur.verdicts` applies the rule to tables of runs,
+:mod:`recur.report` writes it as markdown, :mod:`recur.display` shows it.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
+from recur.results import unpack
 
 CONFIDENCE = 0.90  # two-sided interval; each one-sided test at (1 - CONFIDENCE) / 2
 MAX_SEEDS = 100  # "seeds to decide" looks no further than this
-#: per-seed gaps whose spread is below this (points) agree up to the records' rounding
-#: (accuracies are kept to 0.001): no spread is measured, so none is assumed to be zero
-NO_SPREAD = 0.01
-#: ``pooled`` for one trained net scored twice on one test set: only the test set varies
-TEST_SET_ONLY = (0.0, math.inf)
+MIN_SPREAD_DF = 3  # fewer degrees of freedom: the seed spread is not yet known
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_HERE = (
     "reproduced", "not reproduced", "inconclusive", "not run in this profile")
 
 
 @dataclass(frozen=True)
+class Sample:
+    """One group's measurements of a gap: the gap per seed (points), and where the seeds
+    share one test set, the variance its images add to the gap's mean (``image_var``,
+    points², from ``images`` images; 0 and 0 when each seed drew its own)."""
+
+    per_seed: pd.Series
+    image_var: float = 0.0
+    images: int = 0
+
+
+@dataclass(frozen=True)
 class Gap:
-    """A gap (points, or any unit) with its interval at :data:`CONFIDENCE`."""
+    """A gap with its interval: the mean of ``n`` per-seed gaps, one seed's spread ``sd``
+    with ``sd_df`` degrees of freedom (pooled over its claim's groups), and the shared test
+    images' variance.  ``one_net``: one net scored two ways; only the images vary."""
 
     estimate: float
-    se: float
-    df: float
-    n: int  # seeds (pairs) behind it
-    sd: float  # spread of one seed's gap (for how many seeds would decide)
-    shared_var: float = 0.0  # a shared test set's variance, counted once
-    pooled_df: int = 0  # > 0: ``sd`` pooled over the claim's gaps (these seeds agreed)
+    n: int
+    sd: float = math.nan
+    sd_df: int = 0
+    image_var: float = 0.0
+    images: int = 0
+    one_net: bool = False
 
     @property
-    def half_width(self) -> float:
-        if not self.df > 0 or not math.isfinite(self.se):
-            return math.inf
-        return float(stats.t.ppf(1 - (1 - CONFIDENCE) / 2, self.df)) * self.se
+    def se(self) -> float:
+        if self.one_net:
+            return math.sqrt(self.image_var)
+        return math.sqrt(self.sd ** 2 / self.n + self.image_var) if self.known else math.inf
+
+    @property
+    def known(self) -> bool:
+        """Is there an interval (a seed spread, or one net's images)?"""
+        return self.one_net or (self.sd_df > 0 and math.isfinite(self.sd))
+
+    @property
+    def df(self) -> float:
+        return self.images - 1 if self.one_net else self.sd_df
+
+    def interval(self, confidence: float = CONFIDENCE) -> tuple[float, float]:
+        if not self.known or not self.df > 0:
+            return -math.inf, math.inf
+        half = float(stats.t.ppf(1 - (1 - confidence) / 2, self.df)) * self.se
+        return self.estimate - half, self.estimate + half
 
     @property
     def low(self) -> float:
-        return self.estimate - self.half_width
+        return self.interval()[0]
 
     @property
     def high(self) -> float:
-        return self.estimate + self.half_width
+        return self.interval()[1]
+
+    @property
+    def half_width(self) -> float:
+        return (self.high - self.low) / 2
+
+    def images_only(self) -> Gap:
+        """The interval over the shared test images alone (one seed's two nets)."""
+        return replace(self, one_net=True)
 
     def text(self, unit: str = "") -> str:
-        hw = self.half_width
-        interval = (f"[{self.low:+.2f}, {self.high:+.2f}]{unit}" if math.isfinite(hw) else
-                    "no interval (one seed, no spread to borrow)" if self.n < 2 else
-                    "no interval (the seeds agree and no spread was measured to borrow)")
-        pooled = (f", seeds agree: spread pooled over the claim's others ({self.pooled_df} df)"
-                  if self.pooled_df else "")
-        return f"{self.estimate:+.2f}{unit}, {CONFIDENCE:.0%} CI {interval}, n={self.n}{pooled}"
+        if self.known:
+            return (f"{self.estimate:+.2f}{unit}, {CONFIDENCE:.0%} CI [{self.low:+.2f}, "
+                    f"{self.high:+.2f}]{unit}, n={self.n}")
+        images = (f"; over the test images alone [{self.images_only().low:+.2f}, "
+                  f"{self.images_only().high:+.2f}]" if self.images > 1 else "")
+        return (f"{self.estimate:+.2f}{unit}, n={self.n}: no interval (one seed: the spread "
+                f"between seeds is not measured{images})")
 
 
 @dataclass(frozen=True)
@@ -101,158 +144,176 @@ class Fact:
     holds: bool
 
 
-# --------------------------------------------------------------------------- intervals
-def binomial_var(acc: float, n_test: int) -> float:
-    """Variance (points²) of an accuracy ``acc`` (%) measured on ``n_test`` examples."""
-    p = min(max(acc / 100.0, 0.0), 1.0)
-    return 1e4 * p * (1 - p) / n_test
+# --------------------------------------------------------------------------- measurements
+def sample(terms, value: str = "test_acc") -> Sample:
+    """A group's gap from tables of runs: ``terms`` is ``[(coefficient, runs), ...]``, each
+    ``runs`` one run per seed (e.g. ``[(1, recurrent), (-1, feed_forward)]``); the gap of a
+    seed is the sum of coefficient × value over the terms, on the seeds every term has.
+    Where a term's runs share one test set across those seeds (the same ``test_set``
+    fingerprint), the images' part is added from their ``test_correct`` (per image, summed
+    over the terms on the same images and averaged over the seeds)."""
+    per = [(coef, rows.assign(seed=rows.seed.astype(int)).set_index("seed"))
+           for coef, rows in terms]
+    seeds = sorted(set.intersection(*(set(r.index) for _, r in per)))
+    gap = sum(coef * r[value].groupby(level=0).mean().reindex(seeds).astype(float)
+              for coef, r in per)
+    shared: dict[str, np.ndarray] = {}  # fingerprint -> per-image gap, points
+    for coef, rows in per:
+        if "test_set" not in rows or not seeds:
+            continue
+        prints = rows.loc[seeds, "test_set"]
+        if prints.isna().any() or prints.nunique() != 1:
+            continue  # each seed its own test set: inside the seeds' spread
+        hits = np.mean([unpack(t, int(n)) for t, n in
+                        zip(rows.loc[seeds, "test_correct"], rows.loc[seeds, "test_images"])],
+                       axis=0)
+        shared[prints.iloc[0]] = shared.get(prints.iloc[0], 0.0) + 100.0 * coef * hits
+    image_var = sum(float(np.var(v, ddof=1)) / len(v) for v in shared.values() if len(v) > 1)
+    return Sample(pd.Series(gap, dtype=float), image_var,
+                  max((len(v) for v in shared.values()), default=0))
 
 
-def gap(a: pd.Series, b: pd.Series, *, shared_test: int | None = None,
-        pooled: tuple[float, float] | None = None) -> Gap:
-    """``mean(a) - mean(b)``, where ``a`` and ``b`` are per-seed values indexed by seed.
-
-    Same seeds on both sides: paired.  Otherwise Welch.  ``shared_test``: the size of the
-    one test set every seed was scored on (its binomial error is added once, as a known
-    variance: the degrees of freedom are Satterthwaite's).  ``pooled``: ``(sd, df)`` of one
-    seed's gap, used instead of this gap's own spread (one seed)."""
-    a, b = a.astype(float), b.astype(float)
-    shared = (binomial_var(a.mean(), shared_test) + binomial_var(b.mean(), shared_test)
-              if shared_test else 0.0)
-    paired = len(a) == len(b) and set(a.index) == set(b.index)
-    if paired:
-        d = a - b.reindex(a.index)
-        n = len(d)
-        sd, df = (pooled if pooled is not None else
-                  (float(d.std(ddof=1)) if n > 1 else math.nan, n - 1))
-        return with_spread(Gap(float(d.mean()), math.inf, 0, n, sd, shared), sd, df)
-    if len(a) < 2 or len(b) < 2:
-        return Gap(float(a.mean() - b.mean()), math.inf, 0, min(len(a), len(b)), math.nan, shared)
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    parts = [(va, len(a) - 1), (vb, len(b) - 1), (shared, math.inf)]
-    sd = math.sqrt((a.var(ddof=1) + b.var(ddof=1)))  # one seed of each side
-    return Gap(float(a.mean() - b.mean()), math.sqrt(va + vb + shared), satterthwaite(parts),
-               min(len(a), len(b)), sd, shared)
-
-
-def satterthwaite(parts) -> float:
-    """Degrees of freedom of a sum of variance estimates ``(variance, df)`` (Welch-
-    Satterthwaite); a known variance (df = inf) adds to the sum but not to its noise."""
-    total = sum(v for v, _ in parts)
-    noise = sum(v ** 2 / df for v, df in parts if v and math.isfinite(df) and df > 0)
-    return total ** 2 / noise if noise else math.inf
-
-
-def with_spread(g: Gap, sd: float, df: float, pooled_df: int = 0) -> Gap:
-    """``g`` with one seed's spread ``sd`` (``df`` degrees of freedom) in place of its own;
-    a shared test set's variance stays as it was."""
-    if not (math.isfinite(sd) and df > 0):
-        return Gap(g.estimate, math.inf, 0, g.n, math.nan, g.shared_var, pooled_df)
-    parts = [(sd ** 2 / g.n, df), (g.shared_var, math.inf)]
-    return Gap(g.estimate, math.sqrt(sd ** 2 / g.n + g.shared_var), satterthwaite(parts), g.n,
-               sd, g.shared_var, pooled_df)
-
-
-def pool_where_no_spread(gaps: dict) -> dict:
-    """Gaps of one claim (accuracy points), where those whose seeds agree (a standard
-    deviation of the per-seed gaps below :data:`NO_SPREAD`, from two or more seeds) take the
-    spread pooled over the claim's *other* gaps measured from two or more seeds,
-    ``sum((n - 1) sd²) / sum(n - 1)``, with ``sum(n - 1)`` degrees of freedom; with no other
-    gap to pool, no interval.  A zero spread from a few seeds is a coincidence of the test
-    set's one-image steps, not a measurement: read as zero it would give an interval of
-    zero width, and pooled with the others it would narrow theirs."""
-    own = {k: g for k, g in gaps.items() if g.n > 1 and math.isfinite(g.sd)}
-    agree = {k for k, g in own.items() if g.sd < NO_SPREAD}
-    if not agree:
-        return gaps
-    others = [g for k, g in own.items() if k not in agree]
-    df = sum(g.n - 1 for g in others)
-    pooled = math.sqrt(sum((g.n - 1) * g.sd ** 2 for g in others) / df) if df else math.nan
-    return {k: with_spread(g, pooled, df, df) if k in agree else g for k, g in gaps.items()}
-
-
-def gap_spread(runs: pd.DataFrame, by: str = "depth", value: str = "test_acc") -> tuple:
-    """The spread of one seed's recurrent-minus-feed-forward gap, pooled over the groups
-    ``by`` with two or more seeds (not those where the recurrent net has one module: there
-    the two forms are one net): ``(sd, degrees of freedom)``; ``(nan, 0)`` if none."""
+def spread(samples: dict) -> tuple[float, int]:
+    """One seed's spread pooled over the groups: ``(sd, degrees of freedom)``, (nan, 0)
+    when no group has two seeds."""
     ss, df = 0.0, 0
-    one = runs.recurrent.astype(bool) & (runs.get("iterations") == 1)
-    runs = runs[~runs[by].isin(set(runs.loc[one, by]))]  # one module: the same net, gap 0
-    for _, g in runs.groupby(by):
-        d = per_seed(g, True, value) - per_seed(g, False, value)
-        d = d.dropna()
-        if len(d) > 1:
-            ss += float(((d - d.mean()) ** 2).sum())
-            df += len(d) - 1
+    for s in samples.values():
+        d = s.per_seed.dropna()
+        ss += float(((d - d.mean()) ** 2).sum())
+        df += max(len(d) - 1, 0)
     return (math.sqrt(ss / df), df) if df else (math.nan, 0)
 
 
-def per_seed(runs: pd.DataFrame, recurrent: bool, value: str = "test_acc") -> pd.Series:
-    rows = runs[runs.recurrent.astype(bool) == recurrent]
-    return rows.groupby("seed")[value].mean()
+def gaps(samples: dict) -> dict:
+    """Each group's :class:`Gap`, all with the spread pooled over the groups."""
+    sd, df = spread(samples)
+    return {k: Gap(float(s.per_seed.mean()), int(s.per_seed.count()), sd, df, s.image_var,
+                   s.images) for k, s in samples.items()}
+
+
+def gap(a: pd.Series, b: pd.Series) -> Gap:
+    """One group: ``a − b``, per-seed values indexed by seed, paired on the seeds both have
+    (e.g. a trained net's reuse minus its untrained control, seed by seed)."""
+    both = a.index.intersection(b.index)
+    return gaps({"": Sample((a[both] - b[both]).astype(float))})[""]
+
+
+def one_net(a, b) -> Gap:
+    """One net (or one pair of nets) scored two ways on the same images: ``a`` and ``b``
+    are per-image correctness; the interval covers the test images' sampling only."""
+    d = 100.0 * (np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
+    return Gap(float(d.mean()), 1, image_var=float(np.var(d, ddof=1)) / len(d),
+               images=len(d), one_net=True)
 
 
 # --------------------------------------------------------------------------- verdicts
-def equivalence(g: Gap, margin: float) -> str:
+def equivalence(g: Gap, margin: float, confidence: float = CONFIDENCE) -> str:
     """REPRODUCED inside ±margin, NOT_REPRODUCED wholly beyond it, else INCONCLUSIVE."""
-    if -margin < g.low and g.high < margin:
+    low, high = g.interval(confidence)
+    if -margin < low and high < margin:
         return REPRODUCED
-    if g.low > margin or g.high < -margin:
+    if low > margin or high < -margin:
         return NOT_REPRODUCED
     return INCONCLUSIVE
 
 
-def direction(g: Gap, sign: int = 1) -> str:
+def direction(g: Gap, sign: int = 1, confidence: float = CONFIDENCE) -> str:
     """REPRODUCED when the interval excludes zero on the side ``sign``, NOT_REPRODUCED on
     the other side, else INCONCLUSIVE."""
-    low, high = (g.low, g.high) if sign > 0 else (-g.high, -g.low)
+    low, high = g.interval(confidence)
+    low, high = (low, high) if sign > 0 else (-high, -low)
     return REPRODUCED if low > 0 else NOT_REPRODUCED if high < 0 else INCONCLUSIVE
 
 
-def seeds_to_decide(g: Gap, margin: float | None = None) -> int | None:
-    """The fewest seeds (paired runs) at which the observed gap and per-seed spread would
-    decide the claim (equivalence with ``margin``, else direction); None if no number up to
-    :data:`MAX_SEEDS` would (e.g. the shared test set's error alone is too large)."""
-    if not math.isfinite(g.sd):
+def judge(g: Gap, margin: float | None, sign: int = 1, groups: int = 1) -> str:
+    """One group's verdict within a claim over ``groups`` groups: reproduced at
+    :data:`CONFIDENCE`; not reproduced only at the family-wise level (Bonferroni)."""
+    test = ((lambda c: equivalence(g, margin, c)) if margin is not None else
+            (lambda c: direction(g, sign, c)))
+    if test(CONFIDENCE) == REPRODUCED:
+        return REPRODUCED
+    if test(1 - (1 - CONFIDENCE) / groups) == NOT_REPRODUCED:
+        return NOT_REPRODUCED
+    return INCONCLUSIVE
+
+
+def family_wise(groups: int) -> float:
+    """The confidence of the interval that must fail for a claim over ``groups`` groups."""
+    return 1 - (1 - CONFIDENCE) / groups
+
+
+def spread_bound(g: Gap) -> float | None:
+    """The upper confidence bound (at :data:`CONFIDENCE`'s one-sided level) of one seed's
+    spread, or None when it rests on fewer than :data:`MIN_SPREAD_DF` degrees of freedom."""
+    if g.one_net or not g.known or g.sd_df < MIN_SPREAD_DF:
+        return None
+    return g.sd * math.sqrt(g.sd_df / stats.chi2.ppf((1 - CONFIDENCE) / 2, g.sd_df))
+
+
+def seeds_to_decide(g: Gap, margin: float | None = None, sign: int = 1,
+                    groups: int = 1) -> int | None:
+    """The fewest seeds per group that would decide the claim at the observed gap if one
+    seed's spread were at its upper bound (:func:`spread_bound`), with the pooled degrees
+    of freedom ``groups × (n − 1)``; None if the spread is not known well enough or no
+    number up to :data:`MAX_SEEDS` would."""
+    sd = spread_bound(g)
+    if sd is None:
         return None
     for n in range(2, MAX_SEEDS + 1):
-        if _verdict_with(g, n, margin) != INCONCLUSIVE:
+        trial = replace(g, n=n, sd=sd, sd_df=groups * (n - 1))
+        if judge(trial, margin, sign, groups) != INCONCLUSIVE:
             return n
     return None
 
 
-def _verdict_with(g: Gap, n: int, margin: float | None) -> str:
-    """The verdict ``n`` seeds would give at the observed gap and per-seed spread."""
-    trial = with_spread(dataclasses.replace(g, n=n), g.sd, n - 1)
-    return equivalence(trial, margin) if margin is not None else direction(trial)
+def decide_each(found: dict, margin: float | None, sign: int = 1) -> tuple[str, str]:
+    """A claim over the groups of ``found`` (name -> :class:`Gap`): its verdict, and why
+    (the groups that decided it, or for an undecided one what would decide it)."""
+    if not found:
+        return NOT_HERE, ""
+    k = len(found)
+    verdicts = {name: judge(g, margin, sign, k) for name, g in found.items()}
+    bad = [n for n, v in verdicts.items() if v == NOT_REPRODUCED]
+    if bad:
+        level = family_wise(k)
+        return NOT_REPRODUCED, "not reproduced at " + "; ".join(
+            f"{n} (its {level:.1%} interval, Bonferroni over {k}: "
+            f"[{found[n].interval(level)[0]:+.2f}, {found[n].interval(level)[1]:+.2f}])"
+            if k > 1 else n for n in bad)
+    open_ = {n: g for n, g in found.items() if verdicts[n] == INCONCLUSIVE}
+    if not open_:
+        return REPRODUCED, ""
+    return INCONCLUSIVE, "inconclusive at " + ", ".join(open_) + "; " + undecided(
+        open_, margin, sign, k)
 
 
-def undecided(gaps: dict, margin: float | None) -> str:
-    """For the undecided groups: how many seeds would decide each, or that none would."""
-    alone = [k for k, g in gaps.items() if not math.isfinite(g.sd)]
-    parts = [f"no spread to judge by at {', '.join(alone)}: "
-             + ("two or more seeds needed" if all(gaps[k].n < 2 for k in alone) else
-                "more seeds needed")] if alone else []
-    need = {k: seeds_to_decide(g, margin) for k, g in gaps.items() if k not in alone}
-    some = {k: n for k, n in need.items() if n is not None}
-    if some:
-        have = sorted({g.n for g in gaps.values()})
-        parts.append("seeds that would decide it at the observed gap and spread: "
-                     + ", ".join(f"{k}: {n} ({_verdict_with(gaps[k], n, margin)})"
-                                 for k, n in some.items())
-                     + f" (here {', '.join(map(str, have))})")
-    never = [k for k, n in need.items() if n is None]
+def undecided(open_: dict, margin: float | None, sign: int = 1, groups: int = 1) -> str:
+    """What would decide the undecided groups: more seeds (how many, where the spread is
+    known well enough to say), or a second seed."""
+    first = next(iter(open_.values()))
+    if not first.known:
+        return "one seed per group: a second seed would measure the spread between seeds"
+    if first.one_net:
+        return "one net: more test images would narrow it"
+    if spread_bound(first) is None:
+        return (f"the spread between seeds rests on {first.sd_df} degree(s) of freedom "
+                f"(fewer than {MIN_SPREAD_DF}): not yet known well enough to say how many "
+                f"seeds would decide it")
+    need = {n: seeds_to_decide(g, margin, sign, groups) for n, g in open_.items()}
+    some = [f"{n}: {k}" for n, k in need.items() if k is not None]
+    never = [n for n, k in need.items() if k is None]
+    parts = ([f"seeds per group that would decide it if one seed's spread were at its upper "
+              f"bound ({spread_bound(first):.2f}; measured {first.sd:.2f}, {first.sd_df} df): "
+              + ", ".join(some) + f" (here {first.n})"] if some else [])
     if never:
-        shared = any(gaps[k].shared_var for k in never)
-        parts.append(f"no number of seeds up to {MAX_SEEDS} would decide {', '.join(never)}"
-                     + (": the shared test set's error alone is wider than the margin; a "
-                        "larger or per-seed test set would" if shared else ""))
+        parts.append(f"no number of seeds up to {MAX_SEEDS} would decide {', '.join(never)} "
+                     f"at the observed gap")
     return "; ".join(parts)
 
 
 def combine(verdicts: dict) -> tuple[str, str]:
-    """A claim over several groups (e.g. depths): reproduced when every group is, not
-    reproduced when any is, else inconclusive; with the groups that decided it."""
+    """Verdicts already decided (e.g. by separate rows): reproduced when every one is, not
+    reproduced when any is, else inconclusive; with the ones that decided it."""
     if not verdicts:
         return NOT_HERE, ""
     bad = [str(k) for k, v in verdicts.items() if v == NOT_REPRODUCED]
@@ -264,15 +325,11 @@ def combine(verdicts: dict) -> tuple[str, str]:
     return REPRODUCED, ""
 
 
-
-
-def decide_each(gaps: dict, margin: float | None, sign: int = 1) -> tuple[str, str]:
-    """Each group's verdict, combined; ``why`` names the deciding groups and, for the
-    inconclusive ones, how many seeds would decide them."""
-    verdicts = {k: equivalence(g, margin) if margin is not None else direction(g, sign)
-                for k, g in gaps.items()}
-    verdict, why = combine(verdicts)
-    open_ = {k: g for k, g in gaps.items() if verdicts[k] == INCONCLUSIVE}
-    if verdict == INCONCLUSIVE:
-        why = undecided(open_, margin)
-    return verdict, why
+def spread_text(found: dict) -> str:
+    """How the groups' spread was measured, for a row's why."""
+    g = next(iter(found.values()), None)
+    if g is None or g.one_net or not g.known:
+        return ""
+    shared = " + the shared test images' part" if any(x.images for x in found.values()) else ""
+    return (f"one seed's spread {g.sd:.2f} pooled over {len(found)} group(s), {g.sd_df} df"
+            + shared)

@@ -63,7 +63,7 @@ QUICK = {
     # seed 0: 19.2% test accuracy with the scaling, 89.1% without; feed-forward 88.4%).
     "mazes": {"adam": dict(_COMMON, optimizer="adam", lr=1e-3, warmup_epochs=1.0,
                            milestones=(16,), gamma=0.25, epochs=20, batch_size=50, width=32,
-                           maze_scale=1, maze_crop=None, n_train=5_000, n_test=1_000,
+                           maze_scale=1, maze_crop=None, n_train=5_000, n_test=10_000,
                            recurrent_lr_scale=False, extra_iterations=6)},
     # The embedded digits (1,437 training images), narrow nets, 16 epochs of Adam: SGD at
     # the paper's learning rates needs its 200 epochs; in 16 it left the deeper nets

@@ -6,7 +6,7 @@ find it in the executed notebooks by :data:`HEADER` and :data:`FACTS`.
 """
 from __future__ import annotations
 
-from recur.findings import CONFIDENCE, NO_SPREAD
+from recur.findings import CONFIDENCE, MIN_SPREAD_DF
 from recur.paper import MARGINS
 
 #: how a findings table and the list of facts begin (the runner looks for them)
@@ -44,18 +44,26 @@ def how_we_decide(margins: dict | None = None) -> str:
     """The decision rule in a short paragraph, generated from the constants used."""
     margins = MARGINS if margins is None else margins
     listed = "; ".join(f"{name}: ±{m:g} ({reason})" for name, (m, reason) in margins.items())
-    return (f"{RULE} Each claim is a gap between two sets of runs, with its "
-            f"{CONFIDENCE:.0%} confidence interval from Student's t: runs that share a seed "
-            f"are paired (the spread of per-seed gaps, seeds − 1 degrees of freedom); where "
-            f"every seed is scored on the same test set, its binomial error is added once; "
-            f"where the seeds of one comparison all give the same gap (a standard deviation "
-            f"below {NO_SPREAD:g} points: accuracies move in steps of one test image), it "
-            f"takes the spread pooled over the claim's other comparisons, with their degrees "
-            f"of freedom, instead of a spread of zero (no interval if there are none). "
-            f"A *same* claim is **reproduced** when the interval lies inside its margin ±δ "
-            f"(two one-sided tests at {(1 - CONFIDENCE) / 2:.0%}), **not reproduced** when it "
-            f"lies wholly beyond ±δ, and otherwise **inconclusive**, with the seeds that would "
-            f"decide it. A *direction* claim is reproduced when the interval excludes zero "
-            f"on the paper's side, not reproduced when it excludes zero on the other. A claim "
-            f"over several depths holds when every depth does and fails when any does. "
+    return (f"{RULE} Each claim is a gap between sets of runs, measured in one or more "
+            f"groups (depths, steps, forms), with its {CONFIDENCE:.0%} confidence interval from "
+            f"Student's t. *Paired by seed*: the gap is the mean of the per-seed gaps (a seed "
+            f"fixes the data, the split and the initial draws of every net it trains). *Paired "
+            f"by image*: every run record keeps which test images its net got right; where "
+            f"each seed drew its own test set (mazes; digits split per seed) the test sampling "
+            f"is inside the per-seed gaps, and where all seeds share one test set its part is "
+            f"added once, as the spread over the images of the per-image gap, so that two "
+            f"nets' errors on the same images cancel. *One spread policy*: one seed's spread is "
+            f"pooled over the claim's groups and the t interval has the pooled degrees of "
+            f"freedom, Σ(seeds − 1), never more; a claim with one seed per group is not decided "
+            f"(its row shows the interval over the test images alone), and a claim about one "
+            f"net scored two ways is decided on its test images alone and says so. A *same* "
+            f"claim is **reproduced** when every group's interval lies inside its margin ±δ "
+            f"(two one-sided tests at {(1 - CONFIDENCE) / 2:.0%} each); a *direction* claim when "
+            f"every group's interval excludes zero on the paper's side. It is **not "
+            f"reproduced** when some group fails at the family-wise level: over k groups, that "
+            f"group's interval at confidence 1 − {1 - CONFIDENCE:.2f}/k (Bonferroni) lies "
+            f"beyond ±δ (or on the other side of zero). Otherwise it is "
+            f"**inconclusive**, with the seeds that would decide it if one seed's spread were "
+            f"at its upper confidence bound, said only when the spread rests on at least "
+            f"{MIN_SPREAD_DF} degrees of freedom. "
             f"Margins, declared with the paper's numbers before looking at ours: {listed}.")

@@ -23,6 +23,19 @@ COLUMNS = ["experiment", "family", "dataset", "recurrent", "depth", "width", "se
            "profile", "device", "git_commit", "torch", "name"]
 
 
+def pack(correct) -> str:
+    """Per-example correctness (bools) as a hex string, one bit per example."""
+    return np.packbits(np.asarray(correct, dtype=bool)).tobytes().hex()
+
+
+def unpack(text: str, n: int) -> np.ndarray:
+    """:func:`pack`'s inverse: ``n`` bools."""
+    bits = np.unpackbits(np.frombuffer(bytes.fromhex(text), dtype=np.uint8))
+    if len(bits) < n or len(bits) - n >= 8:
+        raise ValueError(f"{len(text)} hex digits do not hold {n} examples")
+    return bits[:n].astype(bool)
+
+
 def results_dir(path=None) -> Path:
     if path is not None:
         return Path(path)
@@ -38,7 +51,7 @@ def profile_dir(profile: str) -> Path:
 #: made it, what it measured and where and with what it ran.  One without them is damaged.
 RECORD_KEYS = ("name", "finished", "config", "metrics", "provenance")
 METRICS = ("parameters", "iterations", "train_acc", "test_acc", "test_acc_per_iteration",
-           "seconds", "samples_per_s", "history")
+           "test_correct", "test_images", "test_set", "seconds", "samples_per_s", "history")
 PROVENANCE = ("device", "bf16", "git_commit", "python", "numpy", "torch", "recur")
 
 
@@ -165,6 +178,25 @@ def comparison(df: pd.DataFrame, *, compact: bool = True) -> pd.DataFrame:
         return table
     constant = [k for k in keys[:-1] if table[k].nunique() == 1]
     return table.drop(columns=constant).set_index([k for k in keys if k not in constant])
+
+
+def trained_with(*tables: pd.DataFrame) -> str:
+    """One line: the environments the runs of ``tables`` were trained in, from their
+    records' provenance (precision, device, torch, commit), with how many runs each."""
+    runs = [t for t in tables if t is not None and len(t)]
+    if not runs:
+        return "trained with: no runs"
+    df = pd.concat(runs, ignore_index=True).drop_duplicates("name")
+    keys = [k for k in ("bf16", "device", "torch", "git_commit") if k in df]
+    if not keys:
+        return f"trained with: {len(df)} runs, no provenance in their records"
+    parts = []
+    for key, group in df.groupby(keys, dropna=False):
+        env = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        precision = {True: "bf16", False: "fp32"}.get(env.get("bf16"), "precision unknown")
+        parts.append(f"{len(group)} runs in {precision} on {env.get('device', '?')}, torch "
+                     f"{env.get('torch', '?')}, commit {str(env.get('git_commit', '?'))[:7]}")
+    return "trained with: " + "; ".join(parts)
 
 
 def markdown_table(df: pd.DataFrame) -> str:

@@ -31,7 +31,7 @@ from recur.checkpoints import rng_state, save_checkpoint, set_rng_state
 from recur.config import TrainConfig
 from recur.data import make_data
 from recur.devices import init_distributed, resolve_device, shard, use_bf16
-from recur.evaluation import build_net, evaluate
+from recur.evaluation import build_net, evaluate, score
 from recur.models import count_parameters, iterates
 from recur.optim import lr_factor, make_optimizer
 from recur.progress import Progress, interactive
@@ -182,7 +182,9 @@ def _finish(run: Run) -> dict:
     c, net = run.config, run.net
     stepwise = iterates(net)
     iters = net.iterations + c.extra_iterations if stepwise else None
-    test_curve = evaluate(net, run.test_src, c.experiment, iterations=iters, bf16=run.bf16)
+    trained = net.iterations - 1 if stepwise else 0
+    test = score(net, run.test_src, c.experiment, iterations=iters, bf16=run.bf16, keep=trained)
+    test_curve = test["curve"]
     plain_train = run.train_src.eval_view()
     train_acc = (evaluate(net, plain_train, c.experiment, bf16=run.bf16)[-1]
                  if plain_train is not None else run.history[-1]["train_acc"])
@@ -192,6 +194,10 @@ def _finish(run: Run) -> dict:
         "train_acc": train_acc,
         "test_acc": test_curve[net.iterations - 1] if stepwise else test_curve[0],
         "test_acc_per_iteration": test_curve if stepwise else None,
+        # which test examples it got right (one bit each), and which examples those were:
+        # two runs with the same test_set pair example by example (recur.findings)
+        "test_correct": results.pack(test["correct"]), "test_images": len(test["correct"]),
+        "test_set": test["test_set"],
         "seconds": round(run.seconds, 2),
         "samples_per_s": round(run.samples / train_seconds, 1) if train_seconds else None,
         "history": run.history}

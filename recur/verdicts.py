@@ -10,19 +10,28 @@ the same (:func:`same_accuracy`); and the facts that hold by construction
 """
 from __future__ import annotations
 
-import math
+from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
-from recur.findings import (INCONCLUSIVE, NOT_HERE, NOT_REPRODUCED, Fact, Finding, Gap,
-                            binomial_var, decide_each, equivalence, gap, per_seed,
-                            pool_where_no_spread, satterthwaite, undecided)
+from recur.findings import (NOT_HERE, NOT_REPRODUCED, Fact, Finding, decide_each, gaps,
+                            judge, sample, spread_text)
 from recur.forms import FORMS
 
 
-def forms_agree(runs: pd.DataFrame, label: str, *, margin: float,
-                shared_test: int | None = None, pooled: tuple | None = None,
-                value: str = "test_acc", where: str = "depth") -> Finding:
+def _form(runs: pd.DataFrame, recurrent: bool) -> pd.DataFrame:
+    return runs[runs.recurrent.astype(bool) == recurrent]
+
+
+def _decided(found: dict, margin: float | None, sign: int = 1) -> tuple[str, str]:
+    """The claim's verdict and why, with how the spread was measured."""
+    verdict, why = decide_each(found, margin, sign)
+    return verdict, "; ".join(x for x in (why, spread_text(found)) if x)
+
+
+def forms_agree(runs: pd.DataFrame, label: str, *, margin: float, value: str = "test_acc",
+                where: str = "depth") -> Finding:
     """The central claim: at every effective depth the two forms reach the same accuracy,
     within ``margin`` points.  Depths where the recurrent net has one module are left out
     (there the two forms are one net).  ``where`` names the ``depth`` column's groups in
@@ -32,20 +41,18 @@ def forms_agree(runs: pd.DataFrame, label: str, *, margin: float,
                                       f"(±{margin:g} pt)")
     one = runs.recurrent.astype(bool) & (runs.get("iterations") == 1)
     same_net = sorted(set(runs.loc[one, "depth"]))
-    depth_of = {}  # the text's group name -> its depth
-    gaps = {}
+    depth_of, samples = {}, {}  # the text's group name -> its depth, its sample
     for d, g in runs[~runs.depth.isin(same_net)].groupby("depth"):
         if g.recurrent.astype(bool).nunique() == 2:
             depth_of[f"{where} {d}"] = d
-            gaps[f"{where} {d}"] = gap(per_seed(g, True, value), per_seed(g, False, value),
-                                       shared_test=shared_test, pooled=pooled)
-    if not gaps:
+            samples[f"{where} {d}"] = sample([(1, _form(g, True)), (-1, _form(g, False))], value)
+    if not samples:
         return Finding(claim, "curves on top of each other", "no depth with both forms",
                        NOT_HERE)
-    gaps = pool_where_no_spread(gaps)
-    ours = "; ".join(f"{k}: gap {g.text()}" for k, g in gaps.items())
-    verdict, why = decide_each(gaps, margin)
-    failed = [k for k, g in gaps.items() if equivalence(g, margin) == NOT_REPRODUCED]
+    found = gaps(samples)
+    ours = "; ".join(f"{k}: gap {g.text()}" for k, g in found.items())
+    verdict, why = _decided(found, margin)
+    failed = [k for k, g in found.items() if judge(g, margin, groups=len(found)) == NOT_REPRODUCED]
     if failed and "train_acc" in runs and where == "depth":
         fit = runs.groupby(["depth", runs.recurrent.astype(bool)]).train_acc.mean()
         why += "; training accuracy there, with this profile's recipe: " + "; ".join(
@@ -55,91 +62,111 @@ def forms_agree(runs: pd.DataFrame, label: str, *, margin: float,
 
 
 def same_shape(runs: pd.DataFrame, label: str, *, margin: float,
-               shared_test: int | None = None, value: str = "test_acc") -> Finding:
+               value: str = "test_acc") -> Finding:
     """Both forms change the same way from each depth to the next: per step, the change of
-    the recurrent nets minus that of the feed-forward nets (paired by seed) within
-    ``margin`` points.  Uses every depth, not only the ends."""
+    the recurrent nets minus that of the feed-forward nets (paired by seed, and by image
+    where the seeds share a test set) within ``margin`` points.  Uses every depth, not
+    only the ends."""
     claim = f"{label}: both forms change the same way with depth (±{margin:g} pt per step)"
     depths = sorted(runs.depth.unique())
-    gaps = {}
-    for lo, hi in zip(depths, depths[1:]):
-        step = {rec: per_seed(runs[runs.depth == hi], rec, value)
-                - per_seed(runs[runs.depth == lo], rec, value) for rec in (False, True)}
-        g = gap(step[True].dropna(), step[False].dropna())
-        if shared_test:  # the accuracies on one test set; one net in both forms cancels
-            extra = sum(binomial_var(per_seed(runs[runs.depth == d], r, value).mean(),
-                                     shared_test)
-                        for d in (lo, hi) if not _one_net(runs[runs.depth == d], value)
-                        for r in (False, True))
-            se2 = g.se ** 2 + extra
-            df = satterthwaite([(g.se ** 2, g.df), (extra, math.inf)])
-            g = Gap(g.estimate, math.sqrt(se2), df, g.n, g.sd, extra)
-        gaps[f"depth {lo} → {hi}"] = g
-    gaps = pool_where_no_spread(gaps)
-    ours = "; ".join(f"{k}: {g.text()}" for k, g in gaps.items())
-    verdict, why = decide_each(gaps, margin)
+    at = {d: runs[runs.depth == d] for d in depths}
+    samples = {f"depth {lo} → {hi}": sample(
+        [(1, _form(at[hi], True)), (-1, _form(at[lo], True)), (-1, _form(at[hi], False)),
+         (1, _form(at[lo], False))], value) for lo, hi in zip(depths, depths[1:])}
+    found = gaps(samples)
+    ours = "; ".join(f"{k}: {g.text()}" for k, g in found.items())
+    verdict, why = _decided(found, margin)
     return Finding(claim, "same shape of curve", ours, verdict, why)
 
 
-def _one_net(runs: pd.DataFrame, value: str) -> bool:
-    """Are the two forms' runs here one net (equal scores, seed by seed: one module)?"""
-    rec, ff = per_seed(runs, True, value), per_seed(runs, False, value)
-    return len(rec) > 0 and rec.index.equals(ff.index) and bool((rec == ff).all())
-
-
-def rises_with_depth(runs: pd.DataFrame, label: str, *, shared_test: int | None = None,
-                     value: str = "test_acc") -> Finding:
+def rises_with_depth(runs: pd.DataFrame, label: str, *, value: str = "test_acc") -> Finding:
     """For each form, accuracy at the deepest depth minus the shallowest (paired by seed)
     is above zero."""
-    gaps = {}
+    samples = {}
     for rec, form in FORMS.items():
-        rows = runs[runs.recurrent.astype(bool) == rec]
+        rows = _form(runs, rec)
         if rows.depth.nunique() < 2:
             continue
         lo, hi = rows.depth.min(), rows.depth.max()
-        gaps[f"{form} {lo} → {hi}"] = gap(per_seed(rows[rows.depth == hi], rec, value),
-                                          per_seed(rows[rows.depth == lo], rec, value),
-                                          shared_test=shared_test)
-    gaps = pool_where_no_spread(gaps)
-    ours = "; ".join(f"{k}: {g.text(' pt')}" for k, g in gaps.items())
-    verdict, why = decide_each(gaps, None)
+        samples[f"{form} {lo} → {hi}"] = sample([(1, rows[rows.depth == hi]),
+                                                 (-1, rows[rows.depth == lo])], value)
+    found = gaps(samples)
+    ours = "; ".join(f"{k}: {g.text(' pt')}" for k, g in found.items())
+    verdict, why = _decided(found, None)
     return Finding(f"{label}: accuracy rises with effective depth", "rises", ours or "one depth",
-                   verdict if gaps else NOT_HERE, why)
+                   verdict if found else NOT_HERE, why)
 
 
 def higher(a: pd.DataFrame, b: pd.DataFrame, claim: str, *, paper: str, names=("a", "b"),
-           shared_test: int | None = None, pooled: tuple | None = None,
            value: str = "test_acc") -> Finding:
     """``a``'s runs above ``b``'s at every (form, depth) both have (paired by seed)."""
-    gaps = {}
+    samples = {}
     for (rec, depth), ga in a.groupby([a.recurrent.astype(bool), "depth"]):
         gb = b[(b.recurrent.astype(bool) == rec) & (b.depth == depth)]
         if len(gb):
-            gaps[f"{FORMS[rec]} depth {depth}"] = gap(
-                ga.groupby("seed")[value].mean(), gb.groupby("seed")[value].mean(),
-                shared_test=shared_test, pooled=pooled)
-    gaps = pool_where_no_spread(gaps)
+            samples[f"{FORMS[rec]} depth {depth}"] = sample([(1, ga), (-1, gb)], value)
+    found = gaps(samples)
     ours = (f"{names[0]} − {names[1]}: " + "; ".join(f"{k}: {g.text(' pt')}"
-                                                      for k, g in gaps.items()))
-    verdict, why = decide_each(gaps, None)
-    return Finding(claim, paper, ours if gaps else "nothing to compare",
-                   verdict if gaps else NOT_HERE, why)
+                                                      for k, g in found.items()))
+    verdict, why = _decided(found, None)
+    return Finding(claim, paper, ours if found else "nothing to compare",
+                   verdict if found else NOT_HERE, why)
 
 
 def same_accuracy(a: pd.DataFrame, b: pd.DataFrame, claim: str, *, paper: str, margin: float,
-                  names=("a", "b"), shared_test: int | None = None,
-                  value: str = "test_acc", why: str = "") -> Finding:
-    """Two models (over seeds, paired where the seeds match) within ``margin`` points."""
-    g = gap(a.groupby("seed")[value].mean(), b.groupby("seed")[value].mean(),
-            shared_test=shared_test)
-    g = pool_where_no_spread({"gap": g})["gap"]
+                  names=("a", "b"), value: str = "test_acc", why: str = "") -> Finding:
+    """Two models (over seeds, paired by seed, and by image where they share a test set)
+    within ``margin`` points."""
+    found = gaps({"the gap": sample([(1, a), (-1, b)], value)})
+    g = found["the gap"]
     ours = (f"{names[0]} {a[value].mean():.2f}, {names[1]} {b[value].mean():.2f}: "
             f"gap {g.text(' pt')}")
-    verdict = equivalence(g, margin)
-    notes = [undecided({"the gap": g}, margin)] if verdict == INCONCLUSIVE else []
+    verdict, reason = _decided(found, margin)
     return Finding(f"{claim} (±{margin:g} pt)", paper, ours, verdict,
-                   "; ".join(notes + [why] * bool(why)))
+                   "; ".join(x for x in (reason, why) if x))
 
+
+def parameter_depth(runs: pd.DataFrame) -> tuple[int, int, int]:
+    """The feed-forward depth trained here whose parameter count is nearest the recurrent
+    nets' (which is one count at every depth): ``(depth, its count, the recurrent count)``."""
+    rec = int(_form(runs, True).parameters.iloc[0])
+    ff = _form(runs, False).groupby("depth").parameters.first()
+    depth = int((ff - rec).abs().idxmin())
+    return depth, int(ff[depth]), rec
+
+
+def depth_not_parameters(runs: pd.DataFrame, label: str, *, value: str = "test_acc") -> Finding:
+    """The paper's thesis: a recurrent net behaves like the feed-forward net of its
+    effective depth, not like the feed-forward net with its parameter count.  Decided at
+    the deepest depth trained (declared before looking): per seed, the recurrent net's
+    distance in accuracy to the feed-forward net with its parameter count
+    (:func:`parameter_depth`) minus its distance to the one of its effective depth, above
+    zero.  The distances are absolute differences per seed; where the seeds share one test
+    set, the images' part is that of the same difference with each sign fixed at its mean's."""
+    claim = f"{label}: effective depth, not parameter count, sets the accuracy"
+    paper = "recurrent ≈ feed-forward of equal depth, not of equal parameters"
+    if _form(runs, True).empty or _form(runs, False).depth.nunique() < 2:
+        return Finding(claim, paper, "needs both forms and two feed-forward depths", NOT_HERE)
+    pd_, ff_count, rec_count = parameter_depth(runs)
+    deep = int(runs.depth.max())
+    if deep == pd_:
+        return Finding(claim, paper, "the deepest depth is the parameter-matched one", NOT_HERE)
+    at = {d: runs[runs.depth == d] for d in (pd_, deep)}
+    rec, ff_d, ff_p = _form(at[deep], True), _form(at[deep], False), _form(at[pd_], False)
+    to_p = sample([(1, rec), (-1, ff_p)], value).per_seed
+    to_d = sample([(1, rec), (-1, ff_d)], value).per_seed
+    s_p, s_d = np.sign(to_p.mean()) or 1.0, np.sign(to_d.mean()) or 1.0
+    linear = sample([(s_p - s_d, rec), (-s_p, ff_p), (s_d, ff_d)], value)
+    both = to_p.index.intersection(to_d.index)
+    per_seed = (to_p[both].abs() - to_d[both].abs()).astype(float)
+    found = gaps({f"depth {deep}": replace(linear, per_seed=per_seed)})
+    g = found[f"depth {deep}"]
+    ours = (f"parameters: recurrent {rec_count:,}, feed-forward depth {pd_} {ff_count:,} (the "
+            f"nearest count trained); at depth {deep}, recurrent − feed-forward {deep}: "
+            f"{to_d.mean():+.2f}, recurrent − feed-forward {pd_}: {to_p.mean():+.2f}; "
+            f"|to {pd_}| − |to {deep}|: {g.text(' pt')}")
+    verdict, why = _decided(found, None)
+    return Finding(claim, paper, ours, verdict, why)
 
 
 # --------------------------------------------------------------------------- by construction

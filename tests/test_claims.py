@@ -1,6 +1,5 @@
 """recur.claims, recur.feature_study and the notebooks' tables: which claims each notebook
 tests, on which runs, and tables checked against direct computations."""
-import math
 
 import numpy as np
 import pandas as pd
@@ -22,98 +21,112 @@ def _runs(rows, columns=("recurrent", "depth", "seed", "test_acc")):
 
 def test_maze_claims_follow_the_studies_that_ran():
     rng = np.random.default_rng(1)
-    main = _runs([(r, d, s, 20 + 3 * d + rng.normal(0, 0.3)) for r in (False, True)
-                  for d in (8, 12, 16, 20) for s in range(4)])
+    main = _runs([(r, d, s, 20 + 3 * d + rng.normal(0, 0.3), 100 if r else 25 * d)
+                  for r in (False, True) for d in (8, 12, 16, 20) for s in range(4)],
+                 columns=("recurrent", "depth", "seed", "test_acc", "parameters"))
     alone = claims.mazes(main, maze_size="small", span=10)
-    assert [f.claim.split(":")[0] for f in alone] == ["small mazes", "small mazes",
-                                                       "past the depth whose field spans the "
-                                                       "maze (10; 4.3)"]
+    assert [f.claim.split(":")[0] for f in alone] == [
+        "small mazes", "small mazes", "past the depth whose field spans the maze (10; 4.3)",
+        "small mazes"]
     assert alone[0].verdict == REPRODUCED and alone[2].verdict == REPRODUCED
-    one = dict(seed=0, depth=20)
-    by_size = pd.DataFrame([dict(one, recurrent=r, maze_size=m, test_acc=a)
-                            for m, a in (("small", 80.0), ("large", 40.0)) for r in (False, True)])
+    assert "effective depth, not parameter count" in alone[3].claim
+    assert alone[3].verdict == REPRODUCED  # recurrent 20 tracks feed-forward 20, not 8
+    by_size = pd.DataFrame([dict(seed=s, depth=20, recurrent=r, maze_size=m,
+                                 test_acc=a + s * 0.7 + r * 0.2 * s)
+                            for m, a in (("small", 80.0), ("medium", 60.0), ("large", 40.0))
+                            for r in (False, True) for s in range(3)])
     with_sizes = claims.mazes(main, maze_size="small", span=10, by_size=by_size)
-    harder = with_sizes[3]
-    assert harder.claim.startswith("larger mazes are harder") and harder.verdict == REPRODUCED
-    assert with_sizes[4].claim.startswith("large mazes, one seed")  # the other size
-    assert alone[2].why == ""  # depth 8 is short of the span (10): a second comparison
-    plain = pd.DataFrame([dict(seed=0, depth=12, recurrent=r, test_acc=a)
-                          for r, a in ((False, 66.0), (True, 54.5))])
-    dil = plain.assign(test_acc=[70.0, 58.5])
-    rows = claims.mazes(main, maze_size="small", span=4, plain=plain, dilated=dil)
+    steps = [f for f in with_sizes if f.claim.startswith("larger mazes are harder")]
+    assert [f.claim.split(": ")[1].split(" (")[0] for f in steps] == ["small vs medium",
+                                                                      "medium vs large"]
+    assert all(f.verdict == REPRODUCED for f in steps)
+    assert [f.claim.split(":")[0] for f in with_sizes[-2:]] == ["medium mazes", "large mazes"]
+    assert "same runs as the first row" not in alone[2].why  # depth 8 is short of the span
+    one = pd.DataFrame([dict(seed=0, depth=12, recurrent=r, test_acc=a)
+                        for r, a in ((False, 66.0), (True, 54.5))])
+    rows = claims.mazes(main, maze_size="small", span=4, plain=one,
+                        dilated=one.assign(test_acc=[70.0, 58.5]))
     assert "the same runs as the first row" in rows[2].why
-    assert "the same seed undilated: depth 12: gap -11.50" in rows[-1].why
+    assert rows[-1].claim.startswith("dilated, small mazes") and rows[-1].verdict == INCONCLUSIVE
+    assert "a second seed would measure the spread" in rows[-1].why  # one seed: undecided
 
 
 def test_classification_claims_per_family_on_the_committed_runs():
     runs = results.with_settings(results.table(ROOT / "results" / "quick"))
     digits = runs[(runs.experiment == "classification") & runs.family.isin(["mlp", "convnet"])
                   & (runs.split == "per seed")]  # notebook 02's runs: a split per seed
-    assert digits.groupby("family").seed.nunique().to_dict() == {"convnet": 2, "mlp": 8}
-    found = claims.classification(digits, "digits", None)
+    assert digits.groupby("family").seed.nunique().to_dict() == {"convnet": 4, "mlp": 8}
+    found = claims.classification(digits, "digits")
     order = list(digits.family.unique())  # the families in the order the runs came
     assert [f.claim.split(":")[0] for f in found] == [name for f in order
-                                                       for name in (f"{f} on digits", f)]
-    assert all(f.verdict != REPRODUCED for f in found[:2])  # depths 9-10 of the MLP
+                                                       for name in (f"{f} on digits", f, f)]
+    assert all("effective depth, not parameter count" in f.claim for f in found[2::3])
 
 
 def test_batchnorm_claims():
     runs = pd.DataFrame({"family": ["resnet_bn"] * 3 + ["resnet18"] * 3, "seed": [0, 1, 2] * 2,
                          "test_acc": [90.0, 91.0, 92.0, 97.0, 97.5, 98.0]})
-    found = claims.batchnorm(runs, n_test=360, per_iteration=91.0, one_for_all=40.0, growth=3.0,
-                             iterations=4, seed=0, why="narrow", reported_gap=-0.7)
+    found = claims.batchnorm(runs, per_iteration=IMAGES < 328, one_for_all=IMAGES < 144,
+                             growth=3.0, iterations=4, seed=0, why="narrow", reported_gap=-0.7)
     assert [f.verdict for f in found] == [NOT_REPRODUCED, REPRODUCED, NOT_HERE, NOT_HERE]
     assert "±1 pt" in found[0].claim and "narrow" in found[0].why
 
 
 def test_batchnorm_claims_with_a_net_trained_with_one_shared_batchnorm():
     """The shared-BatchNorm runs are kept out of Table 1 and decide the last claim, paired by
-    seed with ours, the 360-image test set's error counted once (as findings.gap does)."""
+    seed with ours (a table without per-image scores: one test set per seed)."""
     ours, r18 = [90.0, 91.0, 92.0], [90.5, 91.0, 91.5]
     runs = pd.DataFrame({"family": ["resnet_bn"] * 6 + ["resnet18"] * 3,
                          "shared_norm": [False] * 3 + [True] * 3 + [False] * 3,
                          "recurrent": [True] * 6 + [False] * 3, "depth": [19] * 6 + [18] * 3,
                          "seed": [0, 1, 2] * 3, "test_acc": ours + [60.0, 70.0, 65.0] + r18})
-    found = claims.batchnorm(runs, n_test=360, per_iteration=91.0, one_for_all=40.0, growth=3.0,
-                             iterations=4, seed=0, why="", reported_gap=-0.7)
+    kw = dict(per_iteration=IMAGES < 328, one_for_all=IMAGES < 144, growth=3.0, iterations=4,
+              seed=0, why="", reported_gap=-0.7)
+    found = claims.batchnorm(runs, **kw)
     assert "ours 91.00, ResNet-18 91.00" in found[0].ours  # the shared runs are not "ours"
-    expected = findings.gap(pd.Series(ours), pd.Series([60.0, 70.0, 65.0]), shared_test=360)
+    expected = findings.gap(pd.Series(ours), pd.Series([60.0, 70.0, 65.0]))
     assert found[2].verdict == REPRODUCED and expected.text(" pt") in found[2].ours
     assert expected.low > 0
     runs.loc[runs.shared_norm, "test_acc"] = [91.0, 92.5, 93.0]  # shared does as well: no
-    again = claims.batchnorm(runs, n_test=360, per_iteration=91.0, one_for_all=40.0,
-                             growth=3.0, iterations=4, seed=0, why="", reported_gap=-0.7)[2]
+    again = claims.batchnorm(runs, **kw)[2]
     assert again.verdict != REPRODUCED
 
 
 def test_the_statistics_claim_is_one_nets_gain_over_the_test_sets_sampling():
     """Separate statistics for the shared-BatchNorm net, against one set estimated the same
-    way (not against the net as trained): a direction claim on one net, whose interval is
-    the two accuracies' binomial error on 360 images (normal: the variance is known)."""
+    way (not against the net as trained): a direction claim on one net, its interval the
+    paired t over the 360 images (brute force with scipy), not two independent binomials."""
     runs = pd.DataFrame({"family": ["resnet_bn", "resnet18"], "shared_norm": [False, False],
                          "recurrent": [True, False], "depth": [19, 18], "seed": [0, 0],
                          "test_acc": [91.0, 91.5]})
-    kw = dict(n_test=360, per_iteration=91.0, one_for_all=40.0, growth=3.0, iterations=4,
+    kw = dict(per_iteration=IMAGES < 328, one_for_all=IMAGES < 144, growth=3.0, iterations=4,
               seed=0, why="", reported_gap=-0.7)
-    for one, apart, verdict in ((15.0, 95.0, REPRODUCED), (90.0, 91.0, INCONCLUSIVE),
-                                (95.0, 80.0, NOT_REPRODUCED)):
-        stats_ = {"as trained": 10.0, "one set": one, "per iteration": apart}
+    rng = np.random.default_rng(0)
+    for one, apart, verdict in ((54, 342, REPRODUCED), (324, 327, INCONCLUSIVE),
+                                (342, 288, NOT_REPRODUCED)):
+        one_set = IMAGES < one
+        per = IMAGES < apart
+        flip = rng.choice(360, 6, replace=False)  # the two ways also disagree elsewhere
+        per[flip] = ~per[flip]
+        stats_ = {"as trained": IMAGES < 36, "one set": one_set, "per iteration": per}
         f = claims.batchnorm(runs, **kw, statistics=stats_)[3]
-        se = math.sqrt(sum(a * (100 - a) / 360 for a in (one, apart)))
-        z = stats.norm.ppf(1 - (1 - findings.CONFIDENCE) / 2)  # one test set: a known variance
-        low, high = apart - one - z * se, apart - one + z * se
+        ci = stats.ttest_rel(100.0 * per, 100.0 * one_set).confidence_interval(
+            confidence_level=findings.CONFIDENCE)
         assert f.verdict == verdict and "separate statistics" in f.claim
-        assert f"[{low:+.2f}, {high:+.2f}] pt" in f.ours and f"{apart:.2f}%" in f.ours
-        assert "10.00% as trained" in f.ours
+        assert f"[{ci.low:+.2f}, {ci.high:+.2f}] pt" in f.ours
+        assert f"{100 * per.mean():.2f}%" in f.ours and "10.00% as trained" in f.ours
     assert claims.batchnorm(runs, **kw)[3].verdict == NOT_HERE
+
+
+IMAGES = np.arange(360)  # a test set of 360 images: IMAGES < k gets the first k right
 
 
 def test_feature_claims():
     probes = pd.DataFrame([(r, "pooled", m, 90.0 + m) for r in (False, True) for m in (1, 2)],
                           columns=["recurrent", "features", "module", "test_acc"])
     reuse = pd.DataFrame({"seed": [0], "trained": [0.6], "untrained": [0.2]})  # one seed
-    cka = {"same seed": {claims.SAME_DEPTH: 0.99, claims.SHALLOWER: 0.97},
-           "other seed": {claims.SAME_DEPTH: 0.98, claims.SHALLOWER: 0.95}}
+    cka = {"last module": {"seeds 0, 1": {claims.SAME_DEPTH: 0.99, claims.SHALLOWER: 0.97},
+                           "seeds 1, 2": {claims.SAME_DEPTH: 0.98, claims.SHALLOWER: 0.95}}}
     depth = {True: {3: [0.2, 0.3], 5: [0.25, 0.35], 7: [0.2, 0.2]},
              False: {1: [0.3, 0.2], 2: [0.4, 0.3], 4: [0.3, 0.35]}}
     starts = {True: {3: [0.9, 0.85], 5: [0.95, 0.9], 7: [0.88, 0.9]},
@@ -123,22 +136,25 @@ def test_feature_claims():
         return {(r, f): {"depths": depth[r][f], "starts": starts[r][f]}
                 for r in (False, True) for f in depth[r]}
 
-    found = claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka=cka,
+    found = claims.features(reuse=reuse, probes=probes, seed=0, cka=cka,
                             pictures=pictures())
-    assert [f.verdict for f in found] == [INCONCLUSIVE, INCONCLUSIVE, INCONCLUSIVE,
+    assert [f.verdict for f in found] == [INCONCLUSIVE, INCONCLUSIVE, NOT_HERE, INCONCLUSIVE,
                                           INCONCLUSIVE]  # the feed-forward starts differ too
-    assert "inconclusive at feed-forward" in found[3].why and "every module" in found[1].claim
-    assert ("2 seed pairings, recurrent 8 above feed-forward 4 in 2 of them; every CKA in them "
-            "from 0.95 to 0.99") in found[2].why
+    assert "Table 3" in found[2].claim  # no full-feature probes in this table
+    assert "inconclusive at feed-forward" in found[4].why and "every module" in found[1].claim
+    assert ("last module: recurrent 8 above in 2 of 2 pairings; every CKA in them "
+            "from 0.95 to 0.99") in found[3].why
     assert "module 1: gap" in found[1].ours and "1 seed(s)" in found[0].why
     starts[False] = {1: [0.8, 0.9], 2: [0.85, 0.95], 4: [0.9, float("nan")]}
-    again = claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka=cka,
-                            pictures=pictures())[3]
+    again = claims.features(reuse=reuse, probes=probes, seed=0, cka=cka,
+                            pictures=pictures())[4]
     per_filter = pd.Series({1: 0.85, 2: 0.9, 4: 0.9}) - pd.Series({1: 0.25, 2: 0.35, 4: 0.325})
-    g = findings.gap(pd.Series({1: 0.85, 2: 0.9, 4: 0.9}), pd.Series({1: 0.25, 2: 0.35, 4: 0.325}))
-    assert g.n == 3 and g.estimate == pytest.approx(per_filter.mean())  # paired by filter
+    other = pd.Series({3: 0.625, 5: 0.625, 7: 0.69})  # the recurrent filters' differences
+    pooled = findings.gaps({"a": findings.Sample(per_filter), "b": findings.Sample(other)})["a"]
+    assert pooled.n == 3 and pooled.estimate == pytest.approx(per_filter.mean())  # by filter
+    assert pooled.df == 4  # the spread pooled over both forms' filters
     assert again.verdict == REPRODUCED
-    assert f"[{g.low:+.2f}, {g.high:+.2f}], n=3 filters" in again.ours
+    assert f"[{pooled.low:+.2f}, {pooled.high:+.2f}], n=3 filters" in again.ours
 
 
 def test_feature_claims_pair_reuse_and_probes_by_seed():
@@ -150,14 +166,14 @@ def test_feature_claims_pair_reuse_and_probes_by_seed():
     probes = pd.DataFrame([(r, "pooled", 1, s, 90.0 + s + r) for r in (False, True)
                            for s in (0, 1)],
                           columns=["recurrent", "features", "module", "seed", "test_acc"])
-    found = claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka={},
+    found = claims.features(reuse=reuse, probes=probes, seed=0, cka={},
                             pictures={})
     paired = stats.ttest_rel(reuse.trained, reuse.untrained)
     low = paired.confidence_interval(findings.CONFIDENCE).low
     assert found[0].verdict == REPRODUCED and f"[{low:+.2f}," in found[0].ours
     assert "n=2" in found[1].ours  # two seeds, paired
     reuse.loc[:, "trained"] = [0.45, 0.55, 0.40, 0.60]  # no better than untrained
-    assert claims.features(reuse=reuse, probes=probes, n_test=360, seed=0, cka={},
+    assert claims.features(reuse=reuse, probes=probes, seed=0, cka={},
                            pictures={})[0].verdict != REPRODUCED
 
 
@@ -321,3 +337,18 @@ def test_facts_of_notebooks_01_02_and_04():
     sizes = pd.DataFrame({"paper width": [3_560_000, 11_200_000], "trained width": [300, 1000]})
     fact = claims.parameter_ratio(sizes)
     assert fact == verdicts.parameter_ratio(3_560_000, 11_200_000, 3.56 / 11.2, trained=0.3)
+
+
+def test_full_feature_probes_are_a_verdict_row_that_names_their_saturation():
+    """Table 3's probes decided like Table 6's, paired by seed; the why says the training
+    accuracy is saturated where the features outnumber the training images."""
+    rows = [(r, f, m, s, 90.0 + s + 0.1 * r * s, 100.0, 4096 if f == "full" else 16)
+            for r in (False, True) for f in ("full", "pooled") for m in (1, 2) for s in range(3)]
+    probes = pd.DataFrame(rows, columns=["recurrent", "features", "module", "seed", "test_acc",
+                                         "train_acc", "dims"])
+    reuse = pd.DataFrame({"seed": [0, 1, 2], "trained": [0.7, 0.8, 0.75],
+                          "untrained": [0.5, 0.5, 0.52]})
+    full = claims.features(reuse=reuse, probes=probes, seed=0, cka={}, pictures={})[2]
+    assert full.claim.startswith("full-feature linear probes (Table 3)")
+    assert full.verdict == REPRODUCED and "module 2: gap +0.10" in full.ours
+    assert "training accuracy of these probes 100.0–100.0%" in full.why and "4,096" in full.why

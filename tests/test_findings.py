@@ -1,5 +1,5 @@
-"""recur.findings: intervals and verdicts checked against scipy.stats and hand-computed
-values, and the committed runs that the rule must not call reproduced."""
+"""recur.findings: the decision rule checked against scipy.stats, hand computations and a
+brute-force per-image check; and the committed runs the rule is applied to."""
 import math
 
 import numpy as np
@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from recur import display, findings, paper, report, results, verdicts
+from recur import claims, display, findings, paper, report, results, verdicts
 from recur.findings import INCONCLUSIVE, NOT_HERE, NOT_REPRODUCED, REPRODUCED
 from recur.provenance import ROOT
 
-#: each one-sided test's level, and the t or normal quantile of the two-sided interval: read
-#: from the one constant, so changing the confidence level changes no test
+#: each one-sided test's level, read from the one constant: changing the confidence level
+#: changes no test
 ALPHA = (1 - findings.CONFIDENCE) / 2
 UPPER = 1 - ALPHA
 
@@ -25,110 +25,139 @@ A = pd.Series([91.2, 88.5, 90.1, 92.4, 89.0], index=range(5))
 B = pd.Series([90.0, 88.9, 89.2, 91.1, 88.1], index=range(5))
 
 
-def test_paired_interval_is_scipys():
+def _scored(correct, test_set, seed, recurrent=True, depth=8):
+    """A run row as a record gives it: its accuracy and which test images it got right."""
+    correct = np.asarray(correct, dtype=bool)
+    return dict(recurrent=recurrent, depth=depth, seed=seed, test_acc=100 * correct.mean(),
+                test_correct=results.pack(correct), test_images=len(correct), test_set=test_set)
+
+
+def test_packed_correctness_round_trips():
+    rng = np.random.default_rng(0)
+    for n in (1, 7, 8, 9, 360, 10_000):
+        bits = rng.random(n) < 0.5
+        assert np.array_equal(results.unpack(results.pack(bits), n), bits)
+    with pytest.raises(ValueError, match="do not hold"):
+        results.unpack(results.pack([True] * 9), 30)
+
+
+def test_one_group_paired_by_seed_is_scipys_paired_t():
     g = findings.gap(A, B)
     ci = stats.ttest_rel(A, B).confidence_interval(confidence_level=findings.CONFIDENCE)
     assert (g.low, g.high) == pytest.approx((ci.low, ci.high), rel=1e-12)
     assert g.df == 4 and g.n == 5 and g.estimate == pytest.approx((A - B).mean())
+    # seeds on one side only are left out, not paired with another seed
+    assert findings.gap(A, B.iloc[:3]).n == 3
 
 
-def test_unpaired_interval_is_welchs():
-    b = B.iloc[:3].set_axis([10, 11, 12])  # other seeds: no pairing
-    g = findings.gap(A, b)
-    welch = stats.ttest_ind(A, b, equal_var=False)
-    ci = welch.confidence_interval(confidence_level=findings.CONFIDENCE)
-    assert (g.low, g.high) == pytest.approx((ci.low, ci.high), rel=1e-9)
-
-
-def test_equivalence_is_two_one_sided_tests_each_at_alpha():
-    d = A - B
-    for margin in (0.5, 1.0, 1.5, 2.0, 3.0):
-        lower = stats.ttest_1samp(d, -margin, alternative="greater").pvalue
-        upper = stats.ttest_1samp(d, margin, alternative="less").pvalue
-        tost = max(lower, upper) < ALPHA
-        beyond = (stats.ttest_1samp(d, margin, alternative="greater").pvalue < ALPHA or
-                  stats.ttest_1samp(d, -margin, alternative="less").pvalue < ALPHA)
-        verdict = findings.equivalence(findings.gap(A, B), margin)
-        assert verdict == (REPRODUCED if tost else NOT_REPRODUCED if beyond else INCONCLUSIVE)
-    assert findings.equivalence(findings.gap(A, B), 3.0) == REPRODUCED
-    assert findings.equivalence(findings.gap(A + 5, B), 1.0) == NOT_REPRODUCED
-
-
-def test_direction_is_a_one_sided_test_at_alpha():
-    for shift in (-3.0, -0.4, 0.0, 0.4, 3.0):
-        d = A + shift - B
-        p_up = stats.ttest_1samp(d, 0, alternative="greater").pvalue
-        p_down = stats.ttest_1samp(d, 0, alternative="less").pvalue
-        expected = (REPRODUCED if p_up < ALPHA else NOT_REPRODUCED if p_down < ALPHA
-                    else INCONCLUSIVE)
-        assert findings.direction(findings.gap(A + shift, B)) == expected
-
-
-def test_a_shared_test_sets_error_is_added_once():
-    g = findings.gap(A, B, shared_test=360)
-    var = (A.mean() * (100 - A.mean()) + B.mean() * (100 - B.mean())) / 360
-    assert g.se == pytest.approx(math.sqrt((A - B).var(ddof=1) / 5 + var))
-    # more seeds shrink the seeds' part, never the shared test set's
-    assert g.shared_var == pytest.approx(var)
-
-
-def test_a_known_test_set_variance_gets_satterthwaites_degrees_of_freedom():
-    g = findings.gap(A, B, shared_test=360)
-    seeds = (A - B).var(ddof=1) / 5
-    expected = (seeds + g.shared_var) ** 2 / (seeds ** 2 / 4)  # the known part adds no noise
-    assert g.df == pytest.approx(expected) and g.df > 4
-    t = stats.t.ppf(UPPER, expected)
-    assert g.half_width == pytest.approx(t * math.sqrt(seeds + g.shared_var))
-    alone = findings.gap(A, A, shared_test=360)  # no spread between seeds: a known variance
-    assert alone.df == math.inf and alone.half_width == pytest.approx(
-        stats.norm.ppf(UPPER) * math.sqrt(alone.shared_var))
-
-
-def test_one_seed_borrows_a_pooled_spread_with_its_degrees_of_freedom():
-    runs = _runs([(r, d, s, 80 + d + r * (s % 2) * 2) for d in (8, 12) for r in (False, True)
-                  for s in range(3)])
-    sd, df = findings.gap_spread(runs)
-    per_seed = [0, 2, 0]  # recurrent − feed-forward per seed, at both depths
-    assert df == 4 and sd == pytest.approx(math.sqrt(2 * np.var(per_seed, ddof=0) * 3 / 4))
-    one = findings.gap(pd.Series([91.0], index=[0]), pd.Series([90.0], index=[0]),
-                       pooled=(sd, df))
+def test_the_spread_is_pooled_over_the_claims_groups():
+    per = {"depth 8": pd.Series([0.5, 1.5, 1.0]), "depth 12": pd.Series([-2.0, 2.0]),
+           "depth 16": pd.Series([3.0])}  # one seed: counted in no degree of freedom
+    found = findings.gaps({k: findings.Sample(v) for k, v in per.items()})
+    ss = sum(((v - v.mean()) ** 2).sum() for v in per.values())
+    sd, df = math.sqrt(ss / 3), 3  # (3 - 1) + (2 - 1) + (1 - 1)
     t = stats.t.ppf(UPPER, df)
-    assert (one.low, one.high) == pytest.approx((1 - t * sd, 1 + t * sd))
-    alone = findings.gap(pd.Series([91.0], index=[0]), pd.Series([90.0], index=[0]))
-    assert alone.half_width == math.inf and findings.equivalence(alone, 1.0) == INCONCLUSIVE
-    runs["iterations"] = [(d - 4) // 4 if r else None for r, d in zip(runs.recurrent, runs.depth)]
-    assert findings.gap_spread(runs)[1] == 2  # depth 8 (one module, one net) left out
+    for k, v in per.items():
+        g = found[k]
+        assert (g.sd, g.df) == (pytest.approx(sd), df)
+        assert (g.low, g.high) == pytest.approx((v.mean() - t * sd / math.sqrt(len(v)),
+                                                 v.mean() + t * sd / math.sqrt(len(v))))
+    # one seed everywhere: no spread, no interval, and the row says so
+    alone = findings.gaps({"a": findings.Sample(pd.Series([1.0]))})["a"]
+    assert not alone.known and alone.half_width == math.inf
+    assert findings.equivalence(alone, 5.0) == INCONCLUSIVE
+    assert "spread between seeds is not measured" in alone.text()
 
 
-def test_seeds_to_decide_is_the_fewest_that_decide():
-    g = findings.gap(A, B)
+def test_one_net_scored_twice_is_the_paired_t_over_images():
+    """Brute force: the interval of one net scored two ways on the same images is the paired
+    t interval over the per-image differences (scipy), not two independent binomials."""
+    rng = np.random.default_rng(2)
+    a = rng.random(360) < 0.9
+    b = a.copy()
+    b[rng.choice(360, 25, replace=False)] ^= True  # the two ways disagree on 25 images
+    g = findings.one_net(a, b)
+    ci = stats.ttest_rel(100.0 * a, 100.0 * b).confidence_interval(
+        confidence_level=findings.CONFIDENCE)
+    assert (g.low, g.high) == pytest.approx((ci.low, ci.high), rel=1e-9)
+    independent = math.sqrt(a.mean() * (1 - a.mean()) / 360 + b.mean() * (1 - b.mean()) / 360)
+    assert g.se < 100 * independent  # the errors on shared images are correlated
+
+
+def test_a_shared_test_set_enters_once_per_image_with_the_seeds_degrees_of_freedom():
+    """Three seeds scored on one shared test set: the images' part is the variance over
+    images of the per-image gap averaged over seeds, the degrees of freedom the seeds'."""
+    rng = np.random.default_rng(3)
+    n = 400
+    hard = rng.random(n) < 0.2  # images both forms tend to miss: correlated errors
+    rows, rec_hits, ff_hits = [], [], []
+    for s in range(3):
+        ff = ~hard & (rng.random(n) < 0.95)
+        rec = ff.copy()
+        rec[rng.choice(n, 12, replace=False)] ^= True
+        rows += [_scored(rec, "shared", s, True), _scored(ff, "shared", s, False)]
+        rec_hits.append(rec)
+        ff_hits.append(ff)
+    runs = pd.DataFrame(rows)
+    s = findings.sample([(1, runs[runs.recurrent]), (-1, runs[~runs.recurrent])])
+    per_image = 100 * (np.mean(rec_hits, 0) - np.mean(ff_hits, 0))
+    assert s.image_var == pytest.approx(np.var(per_image, ddof=1) / n) and s.images == n
+    per_seed = [100 * (r.mean() - f.mean()) for r, f in zip(rec_hits, ff_hits)]
+    assert list(s.per_seed) == pytest.approx(per_seed)
+    g = findings.gaps({"d": s})["d"]
+    assert g.df == 2  # never more than the seeds give
+    t = stats.t.ppf(UPPER, 2)
+    half = t * math.sqrt(np.var(per_seed, ddof=1) / 3 + s.image_var)
+    assert (g.low, g.high) == pytest.approx((np.mean(per_seed) - half, np.mean(per_seed) + half))
+    # each seed its own test set: the sampling is inside the seeds' spread, nothing added
+    own = runs.assign(test_set=[f"seed {s}" for s in runs.seed])
+    assert findings.sample([(1, own[own.recurrent]), (-1, own[~own.recurrent])]).image_var == 0
+
+
+def test_a_claim_over_depths_fails_only_at_the_family_wise_level():
+    """Seven depths: a depth whose 90% interval lies beyond the margin but whose Bonferroni
+    interval (1 − 0.10/7) does not is inconclusive, not a failure of the claim."""
+    margin, k = 1.0, 7
+    noise = pd.Series([-0.6, 0.0, 0.6])  # per-seed deviations: sd 0.6, 2 df per depth
+    sd, df = 0.6, 2 * k
+    se = sd / math.sqrt(3)
+    t90, tfw = stats.t.ppf(UPPER, df), stats.t.ppf(1 - ALPHA / k, df)
+    edge = margin + (t90 + tfw) / 2 * se  # beyond ±δ at 90%, not at the family-wise level
+    per = {f"depth {d}": noise + (edge if d == 9 else 0.0) for d in range(3, 10)}
+    found = findings.gaps({n: findings.Sample(v) for n, v in per.items()})
+    assert found["depth 9"].low > margin  # what the old rule called not reproduced
+    assert found["depth 9"].interval(1 - ALPHA * 2 / k)[0] < margin
+    verdict, why = findings.decide_each(found, margin)
+    assert verdict == INCONCLUSIVE and "depth 9" in why
+    far = {**per, "depth 9": noise + margin + 1.1 * tfw * se}
+    found = findings.gaps({n: findings.Sample(v) for n, v in far.items()})
+    verdict, why = findings.decide_each(found, margin)
+    assert verdict == NOT_REPRODUCED and "Bonferroni over 7" in why
+    low = found["depth 9"].estimate - tfw * se
+    assert f"[{low:+.2f}, " in why
+    # reproduced needs every depth inside at 90% (intersection-union: no correction)
+    inside = findings.gaps({n: findings.Sample(noise * 0.1) for n in per})
+    assert findings.decide_each(inside, margin)[0] == REPRODUCED
+
+
+def test_seeds_to_decide_only_from_a_spread_with_enough_degrees_of_freedom():
+    two = findings.gap(pd.Series([1.0, 1.6]), pd.Series([0.0, 0.0]))  # 1 df
+    assert findings.spread_bound(two) is None and findings.seeds_to_decide(two, 1.0) is None
+    verdict, why = findings.decide_each({"depth 12": two}, 1.0)
+    assert verdict == INCONCLUSIVE and "1 degree(s) of freedom" in why and "not yet known" in why
+    g = findings.gap(A, B)  # 4 df
+    bound = g.sd * math.sqrt(4 / stats.chi2.ppf(ALPHA, 4))  # the spread's upper bound
+    assert findings.spread_bound(g) == pytest.approx(bound)
     n = findings.seeds_to_decide(g, 1.5)
-    assert n is not None and n >= 2
+    t = lambda k: stats.t.ppf(UPPER, k - 1)  # noqa: E731
 
-    def at(k):
-        return findings.Gap(g.estimate, g.sd / math.sqrt(k), k - 1, k, g.sd)
+    def inside(k):  # by hand: the interval at the bound inside ±1.5
+        half = t(k) * bound / math.sqrt(k)
+        return -1.5 < g.estimate - half and g.estimate + half < 1.5
 
-    assert findings.equivalence(at(n), 1.5) != INCONCLUSIVE
-    assert n == 2 or findings.equivalence(at(n - 1), 1.5) == INCONCLUSIVE
-    # a gap equal to the margin can never be shown inside it
-    edge = findings.Gap(1.5, 0.5, 4, 5, 1.0)
+    assert inside(n) and not inside(n - 1)
+    edge = findings.Gap(1.5, 5, 0.5, 4)  # a gap at the margin is never shown inside it
     assert findings.seeds_to_decide(edge, 1.5) is None
-
-
-def test_combining_depths():
-    assert findings.combine({8: REPRODUCED, 12: REPRODUCED})[0] == REPRODUCED
-    assert findings.combine({8: REPRODUCED, 12: INCONCLUSIVE}) == (INCONCLUSIVE,
-                                                                   "inconclusive at 12")
-    flat = _runs([(r, d, s, 50 + 3 * s * r) for r in (False, True) for d in (8, 12, 16)
-                  for s in range(2)])
-    f = verdicts.forms_agree(flat, "mazes", margin=1.0)
-    assert f.verdict == INCONCLUSIVE and "depth 12: " in f.why and "(here 2)" in f.why
-    at12 = flat[flat.depth == 12].set_index("seed")
-    n = findings.seeds_to_decide(findings.gap(at12[at12.recurrent].test_acc,
-                                              at12[~at12.recurrent].test_acc), 1.0)
-    assert f"depth 12: {n} (not reproduced)" in f.why  # which way more seeds would decide
-    assert findings.combine({8: INCONCLUSIVE, 12: NOT_REPRODUCED})[0] == NOT_REPRODUCED
-    assert findings.combine({})[0] == NOT_HERE
 
 
 def test_forms_agree_per_depth_and_one_module_depths_left_out():
@@ -140,43 +169,16 @@ def test_forms_agree_per_depth_and_one_module_depths_left_out():
     f = verdicts.forms_agree(runs, "mazes", margin=1.0)
     assert "depth 8" not in f.ours  # one module: the same net in both forms
     assert f.verdict == NOT_REPRODUCED and "not reproduced at depth 16" in f.why
+    assert "pooled over 2 group(s), 10 df" in f.why
     near = verdicts.forms_agree(runs[runs.depth < 16], "mazes", margin=1.0)
     assert near.verdict == REPRODUCED
 
 
-def test_the_mlp_at_depths_9_and_10_is_not_called_reproduced():
-    """The case that motivated the rule, as it stood with two seeds on one shared test set of
-    360 digits (depth 9: feed-forward 91.1, 82.2 against recurrent 94.4, 95.8; depth 10:
-    61.1, 90.3 against 89.4, 96.1): never reproduced.  And the committed runs (notebook 02:
-    eight seeds, each with its own split): depth 9 is decided, not reproduced."""
-    margin = paper.MARGINS["forms"][0]
-    old = _runs([(r, d, s, acc) for (r, d), accs in {
-        (False, 9): (91.1, 82.2), (True, 9): (94.4, 95.8),
-        (False, 10): (61.1, 90.3), (True, 10): (89.4, 96.1)}.items()
-        for s, acc in enumerate(accs)])
-    for depth in (9, 10):
-        f = verdicts.forms_agree(old[old.depth == depth], "mlp", margin=margin, shared_test=360)
-        assert f.verdict != REPRODUCED
-    assert verdicts.same_shape(old, "mlp", margin=margin, shared_test=360).verdict != REPRODUCED
-    runs = results.with_settings(results.table(ROOT / "results" / "quick"))
-    mlp = runs[(runs.family == "mlp") & (runs.dataset == "digits") & (runs.split == "per seed")]
-    assert len(mlp) == 8 * 8 * 2  # eight seeds, depths 3-10, both forms
-    g = findings.gap(*(mlp[(mlp.depth == 9) & (mlp.recurrent == r)].set_index("seed").test_acc
-                       for r in (True, False)))
-    assert g.low > margin  # the recurrent MLP is better at depth 9, beyond the margin
-    whole = verdicts.forms_agree(mlp, "mlp", margin=margin)
-    assert whole.verdict == NOT_REPRODUCED and "depth 9" in whole.why
-    fit = mlp[mlp.depth == 9].groupby("recurrent").train_acc.mean()  # the fit behind it
-    assert (f"depth 9: recurrent {fit[True]:.1f}%, feed-forward {fit[False]:.1f}%"
-            in whole.why)
-
-
 def test_rises_with_depth_and_higher():
-    # seeds differ from depth to depth (a spread of zero is not a measurement)
     runs = _runs([(r, d, s, 40 + d * 2 + s + 0.4 * (s * d % 5)) for r in (False, True)
                   for d in (8, 20) for s in range(3)])
     assert verdicts.rises_with_depth(runs, "mazes").verdict == REPRODUCED
-    flat = runs.assign(test_acc=50 + runs.seed * 3.0)
+    flat = runs.assign(test_acc=50 + runs.seed * 3.0 + 0.3 * ((runs.seed * runs.depth) % 3))
     assert verdicts.rises_with_depth(flat, "mazes").verdict == INCONCLUSIVE
     falls = runs.assign(test_acc=100 - runs.depth * 2 - runs.seed * runs.depth / 40)
     assert verdicts.rises_with_depth(falls, "mazes").verdict == NOT_REPRODUCED
@@ -186,7 +188,7 @@ def test_rises_with_depth_and_higher():
     assert f.verdict == REPRODUCED and "small − large" in f.ours
 
 
-def test_same_shape_uses_every_depth():
+def test_same_shape_uses_every_depth_and_pairs_images_where_shared():
     """Curves that meet at both ends but zigzag in opposite directions between do not
     share their shape."""
     up_down = {8: 0, 12: 6, 16: 0, 20: 0}
@@ -195,6 +197,80 @@ def test_same_shape_uses_every_depth():
             for r in (False, True) for d in up_down for s in range(4)]
     f = verdicts.same_shape(_runs(rows), "convnet", margin=1.0)
     assert f.verdict == NOT_REPRODUCED and "8 → 12" in f.why
+    # one shared test set: the step's per-image contrast of four runs, once
+    rng = np.random.default_rng(5)
+    hits = {(r, d, s): rng.random(200) < 0.8 for r in (False, True) for d in (8, 12)
+            for s in range(2)}
+    runs = pd.DataFrame([_scored(h, "one", s, r, d) for (r, d, s), h in hits.items()])
+    s = findings.sample([(1, runs[runs.recurrent & (runs.depth == 12)]),
+                         (-1, runs[runs.recurrent & (runs.depth == 8)]),
+                         (-1, runs[~runs.recurrent & (runs.depth == 12)]),
+                         (1, runs[~runs.recurrent & (runs.depth == 8)])])
+    per_image = 100 * np.mean([hits[True, 12, k] * 1.0 - hits[True, 8, k] - hits[False, 12, k]
+                               + hits[False, 8, k] for k in range(2)], axis=0)
+    assert s.image_var == pytest.approx(np.var(per_image, ddof=1) / 200)
+
+
+def test_effective_depth_not_parameter_count():
+    """Per seed, |recurrent − feed-forward with its parameters| − |recurrent − feed-forward
+    of its depth| at the deepest depth, by hand."""
+    rng = np.random.default_rng(4)
+    params = {(True, d): 100 for d in (8, 12, 20)} | {(False, 8): 100, (False, 12): 150,
+                                                       (False, 20): 250}
+    base = {8: 40.0, 12: 60.0, 20: 85.0}
+
+    def table(rec_at):
+        rows = []
+        for s in range(4):
+            for d in base:
+                rows.append(dict(recurrent=False, depth=d, seed=s, parameters=params[False, d],
+                                 test_acc=base[d] + rng.normal(0, 1)))
+                rows.append(dict(recurrent=True, depth=d, seed=s, parameters=params[True, d],
+                                 test_acc=rec_at(d) + rng.normal(0, 1)))
+        return pd.DataFrame(rows)
+
+    like_depth = table(lambda d: base[d] - 1)
+    f = verdicts.depth_not_parameters(like_depth, "maze")
+    assert f.verdict == REPRODUCED and "feed-forward depth 8 100" in f.ours
+    r = like_depth[like_depth.depth == 20].set_index(["seed", "recurrent"]).test_acc
+    p = like_depth[(like_depth.depth == 8) & ~like_depth.recurrent].set_index("seed").test_acc
+    e = [abs(r[s, True] - p[s]) - abs(r[s, True] - r[s, False]) for s in range(4)]
+    ci = stats.ttest_1samp(e, 0).confidence_interval(confidence_level=findings.CONFIDENCE)
+    assert f"[{ci.low:+.2f}, {ci.high:+.2f}]" in f.ours
+    like_params = table(lambda d: base[8] + 1)
+    assert verdicts.depth_not_parameters(like_params, "maze").verdict == NOT_REPRODUCED
+    assert verdicts.parameter_depth(like_depth) == (8, 100, 100)
+
+
+def test_a_comparison_of_mixed_environments_is_refused():
+    runs = pd.DataFrame({"name": ["a", "b", "c"], "bf16": [True, True, False],
+                         "torch": ["2.14.1"] * 3, "git_commit": ["x"] * 3})
+    with pytest.raises(ValueError, match=r"different environments.*e\.g\. c"):
+        claims.one_environment(runs)
+    assert claims.one_environment(runs.iloc[:2]) == {"bf16": True, "torch": "2.14.1",
+                                                     "git_commit": "x"}
+    assert "2 runs in bf16" in results.trained_with(runs.iloc[:2].assign(device="cpu"))
+
+
+def test_every_committed_quick_record_shares_one_environment_and_scores_per_image():
+    """The claims compare only runs of one precision, torch and commit: every committed
+    quick record (all of them are compared somewhere) shares them; and each record's
+    per-image scores agree with its accuracy."""
+    runs = results.table(ROOT / "results" / "quick")
+    assert len(runs) > 0
+    env = claims.one_environment(runs)
+    assert set(env) == set(claims.ENVIRONMENT)
+    for row in runs.itertuples():
+        hits = results.unpack(row.test_correct, int(row.test_images))
+        assert 100 * hits.mean() == pytest.approx(row.test_acc, abs=1e-3), row.name
+
+
+def test_combining_separate_verdicts():
+    assert findings.combine({8: REPRODUCED, 12: REPRODUCED})[0] == REPRODUCED
+    assert findings.combine({8: REPRODUCED, 12: INCONCLUSIVE}) == (INCONCLUSIVE,
+                                                                   "inconclusive at 12")
+    assert findings.combine({8: INCONCLUSIVE, 12: NOT_REPRODUCED})[0] == NOT_REPRODUCED
+    assert findings.combine({})[0] == NOT_HERE
 
 
 def test_same_accuracy_and_facts():
@@ -231,6 +307,9 @@ def test_report_and_rule_text():
     for name, (margin, _) in paper.MARGINS.items():
         assert f"{name}: ±{margin:g}" in text
     assert f"{findings.CONFIDENCE:.0%}" in text and f"{ALPHA:.0%}" in text
+    for rule in ("pooled over the claim's groups", "Paired by image", "Bonferroni",
+                 f"{findings.MIN_SPREAD_DF} degrees of freedom"):
+        assert rule in text
 
 
 def test_the_papers_tables_and_margins():
@@ -249,37 +328,3 @@ def test_the_papers_tables_and_margins():
              zip(t.loc[True].test_acc, t.loc[False].test_acc)]
     for name, gaps in (("forms", gaps2), ("resnet18", gaps1), ("probes", probe)):
         assert 0 < paper.MARGINS[name][0] - max(gaps) < 1, name
-
-
-def test_seeds_that_agree_borrow_the_spread_pooled_over_the_claim():
-    # notebook 02's ResNets: at one step both seeds' gaps are the same +0.28 (one test image
-    # of 360), which read as a spread of zero would give an interval of zero width
-    steps = {"7 → 11": [0.28, -0.56], "11 → 15": [0.28, 0.28], "15 → 19": [-1.11, -0.28]}
-    gaps = {k: findings.gap(pd.Series(v), pd.Series([0.0, 0.0])) for k, v in steps.items()}
-    assert gaps["11 → 15"].half_width == 0  # the degenerate interval, before the rule
-    pooled = findings.pool_where_no_spread(gaps)
-    others = [v for k, v in steps.items() if k != "11 → 15"]  # not the zero: no measurement
-    ss = sum(((pd.Series(v) - np.mean(v)) ** 2).sum() for v in others)
-    sd, df = math.sqrt(ss / 2), 2  # two other steps of two seeds: 2 degrees of freedom
-    g = pooled["11 → 15"]
-    assert (g.sd, g.df, g.pooled_df) == (pytest.approx(sd), pytest.approx(df), 2)
-    half = stats.t.ppf(UPPER, df) * sd / math.sqrt(2)
-    assert (g.low, g.high) == pytest.approx((0.28 - half, 0.28 + half))
-    assert findings.equivalence(g, 1.0) == INCONCLUSIVE  # not "reproduced" at zero width
-    assert "spread pooled over the claim's others (2 df)" in g.text()
-    assert pooled["7 → 11"] is gaps["7 → 11"] and pooled["15 → 19"] is gaps["15 → 19"]
-    # seeds agreeing everywhere: nothing measured to borrow, no interval
-    flat = findings.pool_where_no_spread({"a": findings.gap(pd.Series([1.0, 1.0]),
-                                                             pd.Series([0.0, 0.0]))})
-    assert math.isinf(flat["a"].half_width) and "no spread was measured" in flat["a"].text()
-    assert findings.equivalence(flat["a"], 5.0) == INCONCLUSIVE
-
-
-def test_same_shape_pools_a_step_whose_seeds_agree():
-    # accuracies on a 0.28-point grid: both seeds' step 1 → 2 gaps are +0.28 exactly
-    acc = {(True, 1): [90.0, 91.0], (False, 1): [90.0, 91.0], (True, 2): [92.5, 93.0],
-           (False, 2): [92.22, 92.72], (True, 3): [93.0, 94.1], (False, 3): [93.0, 93.4]}
-    runs = _runs([(rec, d, s, round(a[s], 3)) for (rec, d), a in acc.items() for s in (0, 1)])
-    f = verdicts.same_shape(runs, "toy", margin=1.0)
-    assert "depth 1 → 2: +0.28" in f.ours and "pooled over the claim's others (1 df)" in f.ours
-    assert "[+0.28, +0.28]" not in f.ours and f.verdict == INCONCLUSIVE

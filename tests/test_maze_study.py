@@ -1,6 +1,5 @@
 """recur.maze_study: notebook 03's studies as calls, against direct computations."""
 import pandas as pd
-import pytest
 
 from recur import maze_study, paper, results
 from recur.forms import FORMS
@@ -17,8 +16,8 @@ def _runs(depths=(8, 12), dilation=1):
 
 
 def test_studies_run_with_the_default_depths_or_when_asked():
-    assert maze_study.studies_wanted("auto", [8, 12, 16, 20])
-    assert not maze_study.studies_wanted("auto", [8, 20])
+    assert maze_study.studies_wanted("auto", [8, 12, 16, 20, 24])
+    assert not maze_study.studies_wanted("auto", [8, 12, 16, 20])
     assert maze_study.studies_wanted("yes", [8])
     assert not maze_study.studies_wanted("no", [8, 12, 16, 20])
 
@@ -82,19 +81,6 @@ def test_think_longer_text_reads_the_row():
         row, n_seeds=2)
     assert "does not rise" in maze_study.think_longer_text(row.replace({6: 4}), n_seeds=2)
 
-
-
-def test_the_quick_profiles_depth_check_passes_fails_and_stays_out():
-    runs = _runs((8, 20))  # depth 20 is 12 points above depth 8 in both forms
-    assert maze_study.check_depth_helps(runs, profile="quick", maze_size="small", dilated=False,
-                                        depths=[8, 20]) == (
-        "depth 20 beats depth 8 by at least 10 points, for both forms\n")
-    assert maze_study.check_depth_helps(runs, profile="paper", maze_size="small", dilated=False,
-                                        depths=[8, 20]) == ""
-    flat = runs.assign(test_acc=runs.test_acc - (runs.depth == 20) * 5)
-    with pytest.raises(AssertionError, match=f"{FORMS[False]}: depth 20 beats depth 8 by only 7.0"):
-        maze_study.check_depth_helps(flat, profile="quick", maze_size="small", dilated=False,
-                                     depths=[8, 20])
 
 
 def test_shallow_scores_with_one_seed_and_generation_speed():

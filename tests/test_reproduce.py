@@ -258,7 +258,7 @@ def test_notebooks_reject_bad_parameters_before_any_work(tmp_path, monkeypatch, 
 @pytest.mark.parametrize("params,runs,studies", [
     ({"depth": 20}, "4 runs: depths [20]", False),
     ({"depth": 20, "studies": "yes"}, "4 runs: depths [20]", True),
-    ({}, "16 runs: depths [8, 12, 16, 20]", True),
+    ({}, "20 runs: depths [8, 12, 16, 20, 24]", True),
 ])
 def test_naming_a_depth_in_notebook_03_trains_that_depth_only(tmp_path, params, runs, studies):
     """`papermill 03_mazes.ipynb out.ipynb -p depth 20` plans the depth-20 runs of both

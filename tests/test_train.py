@@ -147,6 +147,9 @@ def test_run_record_and_tables(tmp_path):
     assert set(record) == set(results.RECORD_KEYS)
     assert record["config"] == tiny(epochs=1).to_dict()
     assert set(record["metrics"]) == set(results.METRICS)
+    hits = results.unpack(record["metrics"]["test_correct"], record["metrics"]["test_images"])
+    assert 100 * hits.mean() == pytest.approx(record["metrics"]["test_acc"], abs=1e-3)
+    assert len(record["metrics"]["test_set"]) == 16  # the test images' fingerprint
     assert {"device", "bf16", "git_commit", "torch"} <= set(record["provenance"])
     m = record["metrics"]
     assert len(m["test_acc_per_iteration"]) == m["iterations"] + 2
