@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from recur import findings, paper, verdicts
+from recur import findings, paper, results, verdicts
 from recur.findings import Fact, Finding
 from recur.forms import FORMS
 
@@ -22,15 +22,21 @@ ONE_NET = "one net: the interval covers the test set's sampling only"
 SAME_DEPTH, SHALLOWER = "same depth, recurrent", "4-layer feed-forward"
 
 
+def at_scale(found, runs: pd.DataFrame, note: str = "") -> list:
+    """``found`` with the scale ``runs`` decided them at (:func:`recur.results.scale_of`)."""
+    scale = results.scale_of(runs, note=note)
+    return [dataclasses.replace(f, scale=scale) for f in found]
+
+
 def classification(runs: pd.DataFrame, dataset: str) -> list[Finding]:
     """Per family: the two forms agree at every depth, change the same way with depth, and
     effective depth rather than parameter count sets the accuracy.  Each comparison is
     checked to be of one environment first (:func:`one_environment`)."""
     one_environment(runs)
-    return [claim for family, mine in runs.groupby("family", sort=False) for claim in (
+    return [claim for family, mine in runs.groupby("family", sort=False) for claim in at_scale((
         verdicts.forms_agree(mine, f"{family} on {dataset}", margin=FORMS_MARGIN),
         verdicts.same_shape(mine, family, margin=FORMS_MARGIN),
-        verdicts.depth_not_parameters(mine, family))]
+        verdicts.depth_not_parameters(mine, family)), mine)]
 
 
 #: what a comparison's runs must share: trained with the same precision, torch and code
@@ -94,20 +100,28 @@ def mazes(runs: pd.DataFrame, *, maze_size: str, span: int, by_size: pd.DataFram
     if span <= runs.depth.min():  # every depth trained: the same comparison as the first row
         past = dataclasses.replace(past, why="every depth here is past it: the same runs as "
                                              "the first row, not a second result")
-    found += [past, verdicts.depth_not_parameters(runs, f"{maze_size} mazes")]
+    found = at_scale(found + [past, verdicts.depth_not_parameters(runs, f"{maze_size} mazes")],
+                     runs)
     sizes = set(by_size.maze_size) if by_size is not None and len(by_size) else set()
     order = [s for s in ("small", "medium", "large") if s in sizes]
-    found += [verdicts.higher(
-        by_size[by_size.maze_size == a], by_size[by_size.maze_size == b],
-        f"larger mazes are harder: {a} vs {b} (Fig. 5)", paper="lower on larger mazes",
-        names=(a, b)) for a, b in zip(order, order[1:])]
-    found += [verdicts.forms_agree(by_size[by_size.maze_size == s], f"{s} mazes",
-                                   margin=FORMS_MARGIN) for s in order if s != maze_size]
+    for a, b in zip(order, order[1:]):
+        both = by_size[by_size.maze_size.isin([a, b])]
+        found += at_scale([verdicts.higher(
+            by_size[by_size.maze_size == a], by_size[by_size.maze_size == b],
+            f"larger mazes are harder: {a} vs {b} (Fig. 5)", paper="lower on larger mazes",
+            names=(a, b))], both)
+    for size in order:
+        if size != maze_size:
+            mine = by_size[by_size.maze_size == size]
+            found += at_scale([verdicts.forms_agree(mine, f"{size} mazes",
+                                                    margin=FORMS_MARGIN)], mine)
     if dilated is not None and len(dilated) and plain is not None and len(plain):
-        found += [verdicts.higher(dilated, plain, "dilated filters solve more mazes (Table 2)",
-                                  paper="better at every depth (Table 2 vs Fig. 5)",
-                                  names=("dilated", "undilated")),
-                  verdicts.forms_agree(dilated, "dilated, small mazes", margin=FORMS_MARGIN)]
+        found += at_scale([verdicts.higher(dilated, plain, "dilated filters solve more mazes "
+                                           "(Table 2)", paper="better at every depth (Table 2 "
+                                           "vs Fig. 5)", names=("dilated", "undilated"))],
+                          pd.concat([dilated, plain]))
+        found += at_scale([verdicts.forms_agree(dilated, "dilated, small mazes",
+                                                margin=FORMS_MARGIN)], dilated)
     return found
 
 
@@ -133,20 +147,26 @@ def batchnorm(runs: pd.DataFrame, *, per_iteration, one_for_all,
     needs = ("one BatchNorm per iteration works, one shared BatchNorm (scored with its one set "
              "of running statistics) does not (3.1)")
     found = [
-        verdicts.same_accuracy(
+        dataclasses.replace(verdicts.same_accuracy(
             ours, runs[runs.family == "resnet18"],
             "recurrent BN ResNet ≈ ResNet-18 in accuracy", margin=paper.MARGINS["resnet18"][0],
             paper=f"gap {reported_gap:+.2f} points", names=("ours", "ResNet-18"), why=why),
+            paper_value=reported_gap),
         Finding("BatchNorm statistics differ by iteration (3.1)", "one BatchNorm per iteration",
                 f"running variance changes by up to {growth:.1f}x over {iterations} iterations; "
                 f"iteration 1's statistics everywhere: {drop.text(' pt')} lost (seed {seed})",
-                findings.direction(drop), ONE_NET),
+                findings.direction(drop), ONE_NET,
+                findings.measured({"own − iteration 1's statistics": drop}, None)),
         verdicts.higher(ours, one_set, needs, paper="a distinct BatchNorm for each iteration",
                         names=("one BatchNorm per iteration", "one shared, trained so"))
         if len(one_set) else
         Finding(needs, "needed", "not trained here", findings.NOT_HERE,
                 "needs a net trained with one shared BatchNorm beside it")]
-    return found + [_separate_statistics(statistics, seed=seed)]
+    found.append(_separate_statistics(statistics, seed=seed))
+    mine = {"ours": ours[ours.seed == seed], "shared": one_set[one_set.seed == seed]}
+    scales = [(runs[~shared], ""), (mine["ours"], "one net"),
+              (runs[runs.family == "resnet_bn"], ""), (mine["shared"], "one net")]
+    return [at_scale([f], rows, note)[0] for f, (rows, note) in zip(found, scales)]
 
 
 def parameter_ratio(sizes: pd.DataFrame) -> Fact:
@@ -178,34 +198,38 @@ def _separate_statistics(statistics: dict | None, *, seed: int) -> Finding:
         f"learned scale and shift still shared); per iteration − one set: {gain.text(' pt')}",
         findings.direction(gain),
         f"{ONE_NET}; that the learned scale and shift can stay shared is this run's finding, "
-        f"beyond the paper's text (a distinct BatchNorm layer per iteration)")
+        f"beyond the paper's text (a distinct BatchNorm layer per iteration)",
+        findings.measured({"per iteration − one set": gain}, None))
 
 
 def features(*, reuse: pd.DataFrame, probes: pd.DataFrame, seed: int, cka: dict,
-             pictures: dict) -> list:
+             pictures: dict, scale: str = "") -> list:
     """Notebook 05: filters are reused across iterations (``reuse``: one row per seed, the
     mean reuse ratio of the trained net and of an untrained one drawn from that seed, columns
     seed, trained, untrained; paired by seed), probes of the two forms agree per module
     (margin ``probes``; paired by the ``seed`` column when ``probes`` has one, else all are
     seed ``seed``; paired by image, :func:`recur.feature_study.probe_table`), same-depth nets
     are the most similar by CKA at every layer compared (:func:`_cka`) and a
-    filter's preferred input changes with depth in both forms (:func:`_pictures`)."""
+    filter's preferred input changes with depth in both forms (:func:`_pictures`).
+    ``scale``: at what scale the notebook decided them, for every row."""
     by_seed = reuse.set_index("seed")
     reuse_gap = findings.gap(by_seed.trained, by_seed.untrained)
     probes = probes.rename(columns={"module": "depth"})
     if "seed" not in probes:
         probes = probes.assign(seed=seed)
     pooled, full = probes[probes.features == "pooled"], probes[probes.features == "full"]
-    return [
+    found = [
         Finding("recurrent nets reuse their filters across iterations (Fig. 6)",
                 "most ratios well above 0; an untrained net as control (Fig. 9)",
                 f"mean ratio {by_seed.trained.mean():.2f} trained against "
                 f"{by_seed.untrained.mean():.2f} untrained; trained − untrained "
                 + reuse_gap.text(), findings.direction(reuse_gap),
-                f"{len(by_seed)} seed(s), each a trained net and an untrained one"),
+                f"{len(by_seed)} seed(s), each a trained net and an untrained one",
+                findings.measured({"trained − untrained": reuse_gap}, None), unit="ratio"),
         verdicts.forms_agree(pooled, "pooled linear probes (Table 6)",
                              margin=paper.MARGINS["probes"][0], where="module"),
         _full_probes(full), _cka(cka), _pictures(pictures)]
+    return [dataclasses.replace(f, scale=scale) for f in found]
 
 
 def _full_probes(full: pd.DataFrame) -> Finding:
@@ -247,7 +271,8 @@ def _cka(cka: dict) -> Finding:
         verdict, "; ".join(x for x in (why, findings.spread_text(found)) if x) + "; "
         + ", ".join(f"{layer}: recurrent 8 above in {n} of {len(cka[layer])} pairings"
                     for layer, n in above.items())
-        + (f"; every CKA in them from {min(every):.2f} to {max(every):.2f}" if every else ""))
+        + (f"; every CKA in them from {min(every):.2f} to {max(every):.2f}" if every else ""),
+        findings.measured(found, None), unit="CKA")
 
 
 def _pictures(pictures: dict) -> Finding:
@@ -270,7 +295,8 @@ def _pictures(pictures: dict) -> Finding:
                    "per filter, mean |correlation| between two starts minus between consecutive "
                    "depths: " + "; ".join(f"{form} {g.text()} filters"
                                           for form, g in found.items()),
-                   verdict, "; ".join(x for x in (why, findings.spread_text(found)) if x))
+                   verdict, "; ".join(x for x in (why, findings.spread_text(found)) if x),
+                   findings.measured(found, None), unit="correlation")
 
 
 def _per_filter(values: dict) -> pd.Series:

@@ -15,12 +15,13 @@ it by one rule, stated once here and in :func:`recur.report.how_we_decide`:
   misses it: it is added once, as the variance of the per-image gap (averaged over the
   seeds) over the images, so that two nets' correlated errors on the same images cancel.
 - **One spread policy.** A gap's standard error is ``sd / √n`` (plus the shared images'
-  part), with ``sd`` the spread of one seed's gap *pooled over the claim's groups*
-  (``Σ (n_g − 1) s_g² / Σ (n_g − 1)``) and Student's t with the pooled ``Σ (n_g − 1)``
-  degrees of freedom: never more than the seeds give.  A claim whose groups have one seed
-  each has no seed spread and is not decided (its row shows the interval over the test
-  images alone, for information).  Claims about *one* net (the same net scored two ways)
-  are decided on its test images alone, paired per image (:func:`one_net`), and say so.
+  part), with ``sd`` the spread of that group's own per-seed gaps and Student's t with its
+  ``n − 1`` degrees of freedom: never more than its seeds give, and never borrowed from
+  another group (the spread differs between depths: the deepest MLPs sometimes fail to
+  train, the shallow ones never do).  A group with one seed has no spread and is not
+  decided (its row shows the interval over the test images alone, for information).
+  Claims about *one* net (the same net scored two ways) are decided on its test images
+  alone, paired per image (:func:`one_net`), and say so.
 - **Verdicts.** *Same* claims are equivalence tests with a margin δ declared in
   :data:`recur.paper.MARGINS`: a group is **reproduced** when its :data:`CONFIDENCE`
   interval lies inside ±δ (two one-sided tests, each at half of ``1 − CONFIDENCE``).
@@ -68,7 +69,7 @@ class Sample:
 @dataclass(frozen=True)
 class Gap:
     """A gap with its interval: the mean of ``n`` per-seed gaps, one seed's spread ``sd``
-    with ``sd_df`` degrees of freedom (pooled over its claim's groups), and the shared test
+    with ``sd_df`` degrees of freedom (from these seeds), and the shared test
     images' variance.  ``one_net``: one net scored two ways; only the images vary."""
 
     estimate: float
@@ -127,12 +128,29 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class Measured:
+    """One comparison of a claim, as a figure draws it: its group, the gap and its
+    interval at :data:`CONFIDENCE`, and its verdict within the claim."""
+
+    group: str
+    estimate: float
+    low: float
+    high: float
+    verdict: str
+
+
+@dataclass(frozen=True)
 class Finding:
     claim: str  # the paper's claim, in words
     paper: str  # the paper's figure or direction
     ours: str  # this run's numbers
     verdict: str  # REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE or NOT_HERE
     why: str = ""  # what decides or limits the verdict
+    groups: tuple = ()  # its comparisons (Measured), for the claims-at-a-glance figure
+    margin: float | None = None  # a same claim's ±δ; None for a direction claim
+    unit: str = "pt"  # the gaps' unit
+    scale: str = ""  # at what scale it was decided (profile, seeds, test set, sizes)
+    paper_value: float | None = None  # the paper's own gap, where it gives one number
 
 
 @dataclass(frozen=True)
@@ -174,8 +192,8 @@ def sample(terms, value: str = "test_acc") -> Sample:
 
 
 def spread(samples: dict) -> tuple[float, int]:
-    """One seed's spread pooled over the groups: ``(sd, degrees of freedom)``, (nan, 0)
-    when no group has two seeds."""
+    """One seed's spread over the per-seed gaps of ``samples`` (pooled when given several):
+    ``(sd, degrees of freedom)``, (nan, 0) when none has two seeds."""
     ss, df = 0.0, 0
     for s in samples.values():
         d = s.per_seed.dropna()
@@ -185,10 +203,9 @@ def spread(samples: dict) -> tuple[float, int]:
 
 
 def gaps(samples: dict) -> dict:
-    """Each group's :class:`Gap`, all with the spread pooled over the groups."""
-    sd, df = spread(samples)
-    return {k: Gap(float(s.per_seed.mean()), int(s.per_seed.count()), sd, df, s.image_var,
-                   s.images) for k, s in samples.items()}
+    """Each group's :class:`Gap`, each with the spread of its own seeds."""
+    return {k: Gap(float(s.per_seed.mean()), int(s.per_seed.count()), *spread({k: s}),
+                   s.image_var, s.images) for k, s in samples.items()}
 
 
 def gap(a: pd.Series, b: pd.Series) -> Gap:
@@ -252,15 +269,15 @@ def spread_bound(g: Gap) -> float | None:
 
 def seeds_to_decide(g: Gap, margin: float | None = None, sign: int = 1,
                     groups: int = 1) -> int | None:
-    """The fewest seeds per group that would decide the claim at the observed gap if one
-    seed's spread were at its upper bound (:func:`spread_bound`), with the pooled degrees
-    of freedom ``groups × (n − 1)``; None if the spread is not known well enough or no
+    """The fewest seeds that would decide this group of a claim over ``groups`` groups at
+    the observed gap if one seed's spread were at its upper bound (:func:`spread_bound`),
+    with ``n − 1`` degrees of freedom; None if the spread is not known well enough or no
     number up to :data:`MAX_SEEDS` would."""
     sd = spread_bound(g)
     if sd is None:
         return None
     for n in range(2, MAX_SEEDS + 1):
-        trial = replace(g, n=n, sd=sd, sd_df=groups * (n - 1))
+        trial = replace(g, n=n, sd=sd, sd_df=n - 1)
         if judge(trial, margin, sign, groups) != INCONCLUSIVE:
             return n
     return None
@@ -288,27 +305,53 @@ def decide_each(found: dict, margin: float | None, sign: int = 1) -> tuple[str, 
 
 
 def undecided(open_: dict, margin: float | None, sign: int = 1, groups: int = 1) -> str:
-    """What would decide the undecided groups: more seeds (how many, where the spread is
-    known well enough to say), or a second seed."""
-    first = next(iter(open_.values()))
-    if not first.known:
-        return "one seed per group: a second seed would measure the spread between seeds"
-    if first.one_net:
-        return "one net: more test images would narrow it"
-    if spread_bound(first) is None:
-        return (f"the spread between seeds rests on {first.sd_df} degree(s) of freedom "
-                f"(fewer than {MIN_SPREAD_DF}): not yet known well enough to say how many "
-                f"seeds would decide it")
-    need = {n: seeds_to_decide(g, margin, sign, groups) for n, g in open_.items()}
-    some = [f"{n}: {k}" for n, k in need.items() if k is not None]
+    """What would decide the undecided groups: more seeds (how many, where a group's spread
+    is known well enough to say), a second seed, or more test images (one net)."""
+    alone = [n for n, g in open_.items() if not g.known]
+    one = [n for n, g in open_.items() if g.one_net]
+    vague = [n for n, g in open_.items() if g.known and not g.one_net
+             and spread_bound(g) is None]
+    parts = ([f"one seed at {', '.join(alone)}: a second seed would measure the spread "
+              f"between seeds"] if alone else [])
+    parts += ["one net: more test images would narrow it"] if one else []
+    if vague:
+        dfs = sorted({open_[n].sd_df for n in vague})
+        parts.append(f"at {', '.join(vague)} the spread between seeds rests on "
+                     f"{'/'.join(map(str, dfs))} degree(s) of freedom (fewer than "
+                     f"{MIN_SPREAD_DF}): not known well enough to say how many seeds would "
+                     f"decide it")
+    rest = {n: g for n, g in open_.items() if n not in alone + one + vague}
+    need = {n: seeds_to_decide(g, margin, sign, groups) for n, g in rest.items()}
+    some = [f"{n}: {k} (here {rest[n].n})" for n, k in need.items() if k is not None]
     never = [n for n, k in need.items() if k is None]
-    parts = ([f"seeds per group that would decide it if one seed's spread were at its upper "
-              f"bound ({spread_bound(first):.2f}; measured {first.sd:.2f}, {first.sd_df} df): "
-              + ", ".join(some) + f" (here {first.n})"] if some else [])
+    if some:
+        parts.append("seeds that would decide it if one seed's spread were at its upper "
+                     "confidence bound: " + ", ".join(some))
     if never:
         parts.append(f"no number of seeds up to {MAX_SEEDS} would decide {', '.join(never)} "
-                     f"at the observed gap")
+                     f"at the observed gap and that bound")
     return "; ".join(parts)
+
+
+def measured(found: dict, margin: float | None, sign: int = 1) -> tuple:
+    """The groups of a claim (name -> :class:`Gap`) as :class:`Measured`, each with its
+    verdict within the claim (:func:`judge`)."""
+    return tuple(Measured(str(name), g.estimate, g.low, g.high,
+                          judge(g, margin, sign, len(found))) for name, g in found.items())
+
+
+FRAME_COLUMNS = ["claim", "verdict", "group", "estimate", "low", "high", "group_verdict",
+                 "margin", "unit", "paper_value"]
+
+
+def frame(found) -> pd.DataFrame:
+    """Findings as a tidy table, one row per comparison (claims without any, e.g. not run
+    here, are left out): what the claims-at-a-glance figure draws."""
+    rows = [dict(claim=f.claim, verdict=f.verdict, group=m.group, estimate=m.estimate,
+                 low=m.low, high=m.high, group_verdict=m.verdict, margin=f.margin,
+                 unit=f.unit, paper_value=f.paper_value)
+            for f in found for m in f.groups]
+    return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
 
 def combine(verdicts: dict) -> tuple[str, str]:
@@ -326,10 +369,11 @@ def combine(verdicts: dict) -> tuple[str, str]:
 
 
 def spread_text(found: dict) -> str:
-    """How the groups' spread was measured, for a row's why."""
-    g = next(iter(found.values()), None)
-    if g is None or g.one_net or not g.known:
+    """How the groups' spreads were measured, for a row's why."""
+    own = [g for g in found.values() if g.known and not g.one_net]
+    if not own:
         return ""
-    shared = " + the shared test images' part" if any(x.images for x in found.values()) else ""
-    return (f"one seed's spread {g.sd:.2f} pooled over {len(found)} group(s), {g.sd_df} df"
+    dfs = sorted({g.sd_df for g in own})
+    shared = "; the shared test images' part added" if any(g.images for g in own) else ""
+    return (f"each comparison's spread from its own seeds ({'/'.join(map(str, dfs))} df)"
             + shared)

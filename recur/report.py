@@ -6,11 +6,13 @@ find it in the executed notebooks by :data:`HEADER` and :data:`FACTS`.
 """
 from __future__ import annotations
 
-from recur.findings import CONFIDENCE, MIN_SPREAD_DF
+from recur.findings import (CONFIDENCE, INCONCLUSIVE, MIN_SPREAD_DF, NOT_REPRODUCED,
+                            REPRODUCED)
 from recur.paper import MARGINS
 
 #: how a findings table and the list of facts begin (the runner looks for them)
-HEADER = "| claim | paper | this run | verdict |"
+HEADER = "| claim | scale | paper | this run | verdict |"
+DETAILS = "The numbers behind each row"  # the folded block under a findings table
 FACTS = "**Checked by construction**"
 RULE = "**How we decide.**"
 
@@ -20,12 +22,40 @@ def _cell(text) -> str:
 
 
 def report(findings) -> str:
-    """The findings as a markdown table."""
-    rows = [HEADER, "|---|---|---|---|"]
+    """The findings as a markdown table a reader can scan (the claim, the scale it was
+    decided at, the paper's figure, a one-line summary of ours, the verdict as one word),
+    then, folded, every comparison's numbers and why each verdict."""
+    rows = [HEADER, "|---|---|---|---|---|"]
     for f in findings:
-        verdict = f"**{f.verdict}**" + (f" ({_cell(f.why)})" if f.why else "")
-        rows.append(f"| {_cell(f.claim)} | {_cell(f.paper)} | {_cell(f.ours)} | {verdict} |")
-    return "\n".join(rows)
+        rows.append(f"| {_cell(f.claim)} | {_cell(f.scale or '–')} | {_cell(f.paper)} | "
+                    f"{_cell(summary(f))} | **{f.verdict}** |")
+    details = [f"- **{f.claim}**: {f.ours}" + (f". *Why:* {f.why}" if f.why else "")
+               for f in findings]
+    return "\n".join(rows + ["", f"<details><summary>{DETAILS}: every comparison's gap "
+                                  f"and interval, and why each verdict</summary>", "",
+                                  *details, "", "</details>"])
+
+
+def summary(f) -> str:
+    """One line for a finding's comparisons: how many, the range of their gaps, and how
+    many fall inside, outside or across the margin (or either side of zero)."""
+    if not f.groups:
+        return f.ours
+    est = [m.estimate for m in f.groups]
+    unit = f" {f.unit}" if f.unit else ""
+    span = (f"{est[0]:+.2f}{unit}" if len(est) == 1 else
+            f"from {min(est):+.2f} to {max(est):+.2f}{unit}")
+    counts = {v: sum(m.verdict == v for m in f.groups)
+              for v in (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)}
+    if f.margin is not None:
+        words = {REPRODUCED: f"inside ±{f.margin:g}", NOT_REPRODUCED: f"beyond ±{f.margin:g}",
+                 INCONCLUSIVE: "undecided"}
+    else:
+        words = {REPRODUCED: "on the paper's side of zero", NOT_REPRODUCED: "on the other side",
+                 INCONCLUSIVE: "undecided"}
+    n = len(f.groups)
+    return (f"{n} comparison{'s' * (n > 1)}, gap {span}: "
+            + ", ".join(f"{k} {words[v]}" for v, k in counts.items() if k))
 
 
 def construction_report(facts) -> str:
@@ -52,11 +82,12 @@ def how_we_decide(margins: dict | None = None) -> str:
             f"each seed drew its own test set (mazes; digits split per seed) the test sampling "
             f"is inside the per-seed gaps, and where all seeds share one test set its part is "
             f"added once, as the spread over the images of the per-image gap, so that two "
-            f"nets' errors on the same images cancel. *One spread policy*: one seed's spread is "
-            f"pooled over the claim's groups and the t interval has the pooled degrees of "
-            f"freedom, Σ(seeds − 1), never more; a claim with one seed per group is not decided "
-            f"(its row shows the interval over the test images alone), and a claim about one "
-            f"net scored two ways is decided on its test images alone and says so. A *same* "
+            f"nets' errors on the same images cancel. *One spread policy*: each comparison's "
+            f"spread is that of its own per-seed gaps, and its t interval has their degrees of "
+            f"freedom, seeds − 1, never more and never borrowed; a comparison with one seed is "
+            f"not decided (its row shows the interval over the test images alone), and a "
+            f"claim about one net scored two ways is decided on its test images alone and says "
+            f"so. A *same* "
             f"claim is **reproduced** when every group's interval lies inside its margin ±δ "
             f"(two one-sided tests at {(1 - CONFIDENCE) / 2:.0%} each); a *direction* claim when "
             f"every group's interval excludes zero on the paper's side. It is **not "
@@ -64,6 +95,6 @@ def how_we_decide(margins: dict | None = None) -> str:
             f"group's interval at confidence 1 − {1 - CONFIDENCE:.2f}/k (Bonferroni) lies "
             f"beyond ±δ (or on the other side of zero). Otherwise it is "
             f"**inconclusive**, with the seeds that would decide it if one seed's spread were "
-            f"at its upper confidence bound, said only when the spread rests on at least "
+            f"at its upper confidence bound, said only where the spread rests on at least "
             f"{MIN_SPREAD_DF} degrees of freedom. "
             f"Margins, declared with the paper's numbers before looking at ours: {listed}.")

@@ -186,17 +186,85 @@ def trained_with(*tables: pd.DataFrame) -> str:
     runs = [t for t in tables if t is not None and len(t)]
     if not runs:
         return "trained with: no runs"
-    df = pd.concat(runs, ignore_index=True).drop_duplicates("name")
+    envs = _environments(pd.concat(runs, ignore_index=True).drop_duplicates("name"))
+    return "trained with: " + "; ".join(f"{n} runs in {env}" for n, env in envs)
+
+
+def _environments(df: pd.DataFrame) -> list[tuple[int, str]]:
+    """(how many runs, "bf16 on cpu, torch …, commit …") per environment of ``df``."""
     keys = [k for k in ("bf16", "device", "torch", "git_commit") if k in df]
     if not keys:
-        return f"trained with: {len(df)} runs, no provenance in their records"
-    parts = []
+        return [(len(df), "an environment their records do not name")]
+    out = []
     for key, group in df.groupby(keys, dropna=False):
         env = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
-        precision = {True: "bf16", False: "fp32"}.get(env.get("bf16"), "precision unknown")
-        parts.append(f"{len(group)} runs in {precision} on {env.get('device', '?')}, torch "
-                     f"{env.get('torch', '?')}, commit {str(env.get('git_commit', '?'))[:7]}")
-    return "trained with: " + "; ".join(parts)
+        precision = {True: "bf16", False: "fp32"}.get(env.get("bf16"), "unknown precision")
+        out.append((len(group), f"{precision} on {env.get('device', '?')}, torch "
+                                f"{env.get('torch', '?')}, commit "
+                                f"{str(env.get('git_commit', '?'))[:7]}"))
+    return out
+
+
+def scale_of(runs: pd.DataFrame, *, note: str = "") -> str:
+    """At what scale ``runs`` decided a claim, for its row: profile, seeds, the test set
+    (per seed or one shared, from the records' fingerprints), maze size, widths and
+    training-set size; ``note`` is added (e.g. "one net")."""
+    if runs is None or not len(runs):
+        return note
+    parts = [f"{runs.profile.iloc[0]} profile" if "profile" in runs else ""]
+    seeds = sorted(int(s) for s in runs.seed.unique()) if "seed" in runs else []
+    if seeds:
+        parts.append(f"{len(seeds)} seed{'s' * (len(seeds) > 1)}")
+    mazes = "experiment" in runs and bool((runs.experiment == "mazes").all())
+    if mazes and "maze_size" in runs:
+        parts.append(" and ".join(f"{m} mazes" for m in dict.fromkeys(runs.maze_size)))
+    if "test_images" in runs and runs.test_images.notna().all():
+        n = int(runs.test_images.max())
+        shared = "test_set" in runs and runs.test_set.nunique() == 1 and len(seeds) > 1
+        what = "test mazes" if mazes else "test images"
+        parts.append(f"{n:,} {what}" + (" shared by every seed" if shared else
+                                        " per seed" if len(seeds) > 1 else ""))
+    if "width" in runs:
+        widths = sorted({int(w) for w in runs.width.dropna()})
+        parts.append("width " + "/".join(map(str, widths)) if widths else "")
+    if "n_train" in runs and runs.n_train.notna().any():
+        what = "training mazes" if mazes else "training images"
+        parts.append(f"{int(runs.n_train.dropna().max()):,} {what}")
+    return ", ".join(p for p in parts + [note] if p)
+
+
+SOURCE = "Drawn from"  # how a figure's provenance line begins (the site's tests look for it)
+
+
+def figure_source(*tables: pd.DataFrame, notebook: str, profile: str = "quick",
+                  what: str = "") -> str:
+    """The line under a figure: the runs it draws (how many, which seeds, and the
+    environment they were trained in, from their records; ``what`` says more, e.g. which
+    nets) and the command that rebuilds it."""
+    runs = [t for t in tables if t is not None and len(t)]
+    rebuild = f"Rebuild: python -m recur reproduce --profile {profile} --notebooks {notebook}"
+    if not runs:
+        return f"{SOURCE} {what or 'data generated in this notebook'} (no trained runs). {rebuild}"
+    df = pd.concat(runs, ignore_index=True).drop_duplicates("name")
+    seeds = sorted({int(s) for s in df.seed}) if "seed" in df else []
+    seeded = (f", seed{'s' * (len(seeds) > 1)} {_ranges(seeds)}" if seeds else "")
+    envs = _environments(df)
+    trained = (f"trained in {envs[0][1]}" if len(envs) == 1 else
+               "trained in " + "; ".join(f"{n} in {env}" for n, env in envs))
+    return (f"{SOURCE} {len(df)} run{'s' * (len(df) > 1)}{seeded}"
+            + (f" ({what})" if what else "") + f"; {trained}. {rebuild}")
+
+
+def _ranges(values) -> str:
+    """Sorted integers as ranges: 0-3, 5."""
+    parts, start = [], None
+    for k, v in enumerate(values):
+        if start is None:
+            start = v
+        if k + 1 == len(values) or values[k + 1] != v + 1:
+            parts.append(f"{start}" if start == v else f"{start}–{v}")
+            start = None
+    return ", ".join(parts)
 
 
 def markdown_table(df: pd.DataFrame) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from recur.findings import (NOT_HERE, NOT_REPRODUCED, Fact, Finding, decide_each, gaps,
-                            judge, sample, spread_text)
+                            judge, measured, sample, spread_text)
 from recur.forms import FORMS
 
 
@@ -58,7 +58,8 @@ def forms_agree(runs: pd.DataFrame, label: str, *, margin: float, value: str = "
         why += "; training accuracy there, with this profile's recipe: " + "; ".join(
             f"{k}: " + ", ".join(f"{FORMS[rec]} {fit[depth_of[k], rec]:.1f}%"
                                  for rec in (True, False)) for k in failed)
-    return Finding(claim, "curves on top of each other", ours, verdict, why)
+    return Finding(claim, "curves on top of each other", ours, verdict, why,
+                   measured(found, margin), margin)
 
 
 def same_shape(runs: pd.DataFrame, label: str, *, margin: float,
@@ -76,7 +77,8 @@ def same_shape(runs: pd.DataFrame, label: str, *, margin: float,
     found = gaps(samples)
     ours = "; ".join(f"{k}: {g.text()}" for k, g in found.items())
     verdict, why = _decided(found, margin)
-    return Finding(claim, "same shape of curve", ours, verdict, why)
+    return Finding(claim, "same shape of curve", ours, verdict, why, measured(found, margin),
+                   margin)
 
 
 def rises_with_depth(runs: pd.DataFrame, label: str, *, value: str = "test_acc") -> Finding:
@@ -94,7 +96,7 @@ def rises_with_depth(runs: pd.DataFrame, label: str, *, value: str = "test_acc")
     ours = "; ".join(f"{k}: {g.text(' pt')}" for k, g in found.items())
     verdict, why = _decided(found, None)
     return Finding(f"{label}: accuracy rises with effective depth", "rises", ours or "one depth",
-                   verdict if found else NOT_HERE, why)
+                   verdict if found else NOT_HERE, why, measured(found, None))
 
 
 def higher(a: pd.DataFrame, b: pd.DataFrame, claim: str, *, paper: str, names=("a", "b"),
@@ -110,7 +112,7 @@ def higher(a: pd.DataFrame, b: pd.DataFrame, claim: str, *, paper: str, names=("
                                                       for k, g in found.items()))
     verdict, why = _decided(found, None)
     return Finding(claim, paper, ours if found else "nothing to compare",
-                   verdict if found else NOT_HERE, why)
+                   verdict if found else NOT_HERE, why, measured(found, None))
 
 
 def same_accuracy(a: pd.DataFrame, b: pd.DataFrame, claim: str, *, paper: str, margin: float,
@@ -123,7 +125,7 @@ def same_accuracy(a: pd.DataFrame, b: pd.DataFrame, claim: str, *, paper: str, m
             f"gap {g.text(' pt')}")
     verdict, reason = _decided(found, margin)
     return Finding(f"{claim} (±{margin:g} pt)", paper, ours, verdict,
-                   "; ".join(x for x in (reason, why) if x))
+                   "; ".join(x for x in (reason, why) if x), measured(found, margin), margin)
 
 
 def parameter_depth(runs: pd.DataFrame) -> tuple[int, int, int]:
@@ -166,7 +168,7 @@ def depth_not_parameters(runs: pd.DataFrame, label: str, *, value: str = "test_a
             f"{to_d.mean():+.2f}, recurrent − feed-forward {pd_}: {to_p.mean():+.2f}; "
             f"|to {pd_}| − |to {deep}|: {g.text(' pt')}")
     verdict, why = _decided(found, None)
-    return Finding(claim, paper, ours, verdict, why)
+    return Finding(claim, paper, ours, verdict, why, measured(found, None))
 
 
 # --------------------------------------------------------------------------- by construction

@@ -3,8 +3,10 @@ one downloaded at run time): the reading site, and JupyterLab as a class meets i
 
 * The site built from the committed executed notebooks: every page loads with no console
   error and no failed request, every image decodes with a real size, the index links every
-  notebook page.  Screenshots of the index and of a notebook page are saved under the
-  test's temporary folder (their paths are printed).
+  notebook page; it reads as an article: each notebook's claims at a glance on the index,
+  a scale and a verdict badge on every row, code folded until clicked, a provenance line
+  under every figure, no page wider than 1280 px.  Screenshots of the index and of a
+  notebook page are saved under the test's temporary folder (their paths are printed).
 * The lab: ``bash scripts/lab`` serves a copy of the notebooks (random port and token);
   notebook 01 is opened from the file browser and run to the end with Run All; its figures
   render, no cell shows an error; a class-sized notebook 03 (one depth, one seed) shows its
@@ -98,12 +100,70 @@ def test_every_site_page_loads_whole_offline(site, browser, tmp_path):
     page.goto((site / "index.html").as_uri(), wait_until="load")
     links = set(page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))"))
     assert {f"{stem}.html" for stem in notebooks} <= {link.split("#")[0] for link in links}
-    assert page.locator("td strong").count() >= 10  # the verdicts, from the findings tables
+    assert page.locator("td span.verdict").count() >= 10  # the verdicts, from the findings tables
     page.screenshot(path=tmp_path / "site-index.png")
     page.goto((site / "03_mazes.html").as_uri(), wait_until="load")
     page.locator("img").nth(0).scroll_into_view_if_needed()
     page.screenshot(path=tmp_path / "site-03.png")
     print(f"screenshots: {tmp_path / 'site-index.png'}, {tmp_path / 'site-03.png'}")
+
+
+def _findings_notebooks() -> list[str]:
+    """The committed notebooks that end with a findings table (02-05)."""
+    from recur.executed import findings_tables, read_notebook
+    from recur.report import HEADER
+    return [p.stem for p in sorted((ROOT / "results" / "quick").glob("[0-9][0-9]_*.ipynb"))
+            if any(t.startswith(HEADER) for t in findings_tables(read_notebook(p)))]
+
+
+def test_the_site_reads_as_an_article_with_its_verdicts_at_a_glance(site, browser, tmp_path):
+    """As a reader meets it: under each notebook heading of the index, its claims-at-a-glance
+    figure (decoded, a real size); every verdict row names its scale and shows its verdict
+    as a badge with its word; on every page the code is folded and opens on a click, every
+    figure is followed by the line that says where it came from, and nothing is wider than
+    a 1280-px window."""
+    from recur.results import SOURCE
+    watched = Watched(browser, width=1280)
+    page = watched.page
+    page.goto((site / "index.html").as_uri(), wait_until="load")
+    with_findings = _findings_notebooks()
+    assert len(with_findings) >= 4
+    for stem in with_findings:
+        size = page.eval_on_selector(
+            f"img[src*='glance-{stem}']", "e => [e.complete, e.naturalWidth, e.naturalHeight, "
+                                          "e.getBoundingClientRect().width]")
+        assert size[0] and size[1] > 300 and size[2] > 200 and size[3] > 300, (stem, size)
+    rows = page.eval_on_selector_all(
+        "table", "ts => ts.filter(t => t.rows[0].cells.length === 5 && "
+                 "t.rows[0].cells[1].textContent.trim() === 'scale').flatMap(t => "
+                 "[...t.rows].slice(1).map(r => [r.cells[0].textContent, "
+                 "r.cells[1].textContent.trim(), r.cells[4].textContent.trim(), "
+                 "r.cells[4].querySelector('span.verdict') !== null]))")
+    assert len(rows) >= 15, rows
+    for claim, scale, verdict, badge in rows:
+        assert "profile" in scale and "seed" in scale, (claim, scale)
+        assert badge and verdict in ("reproduced", "not reproduced", "inconclusive",
+                                     "not run in this profile"), (claim, verdict)
+    page.screenshot(path=tmp_path / "article-index.png", full_page=True)
+    for html in sorted(site.glob("*.html")):
+        page.goto(html.as_uri(), wait_until="load")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 1280, (html.name, wide)
+        if html.stem not in with_findings and not html.stem.startswith("01"):
+            continue
+        folded = page.locator("details.above-input")
+        assert folded.count() > 0 and not folded.first.evaluate("e => e.open"), html.name
+        folded.first.locator("summary").click()
+        assert folded.first.evaluate("e => e.open"), html.name
+        lines = page.eval_on_selector_all(
+            "div.cell_output img", f"imgs => imgs.map(i => {{ const o = i.closest("
+            f"'div.cell_output'); const t = o ? o.textContent : ''; return t.includes("
+            f"'{SOURCE}'); }})")
+        assert lines and all(lines), (html.name, lines)
+    page.goto((site / "03_mazes.html").as_uri(), wait_until="load")
+    page.screenshot(path=tmp_path / "article-03.png", full_page=True)
+    assert watched.errors == [] and watched.failed == []
+    print(f"screenshots: {tmp_path / 'article-index.png'}, {tmp_path / 'article-03.png'}")
 
 
 # --------------------------------------------------------------------------- the lab

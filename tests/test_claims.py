@@ -149,12 +149,11 @@ def test_feature_claims():
     again = claims.features(reuse=reuse, probes=probes, seed=0, cka=cka,
                             pictures=pictures())[4]
     per_filter = pd.Series({1: 0.85, 2: 0.9, 4: 0.9}) - pd.Series({1: 0.25, 2: 0.35, 4: 0.325})
-    other = pd.Series({3: 0.625, 5: 0.625, 7: 0.69})  # the recurrent filters' differences
-    pooled = findings.gaps({"a": findings.Sample(per_filter), "b": findings.Sample(other)})["a"]
-    assert pooled.n == 3 and pooled.estimate == pytest.approx(per_filter.mean())  # by filter
-    assert pooled.df == 4  # the spread pooled over both forms' filters
+    g = findings.gap(pd.Series({1: 0.85, 2: 0.9, 4: 0.9}), pd.Series({1: 0.25, 2: 0.35, 4: 0.325}))
+    assert g.n == 3 and g.estimate == pytest.approx(per_filter.mean())  # paired by filter
+    assert g.df == 2  # the spread of these three filters
     assert again.verdict == REPRODUCED
-    assert f"[{pooled.low:+.2f}, {pooled.high:+.2f}], n=3 filters" in again.ours
+    assert f"[{g.low:+.2f}, {g.high:+.2f}], n=3 filters" in again.ours
 
 
 def test_feature_claims_pair_reuse_and_probes_by_seed():

@@ -50,23 +50,23 @@ def test_one_group_paired_by_seed_is_scipys_paired_t():
     assert findings.gap(A, B.iloc[:3]).n == 3
 
 
-def test_the_spread_is_pooled_over_the_claims_groups():
-    per = {"depth 8": pd.Series([0.5, 1.5, 1.0]), "depth 12": pd.Series([-2.0, 2.0]),
-           "depth 16": pd.Series([3.0])}  # one seed: counted in no degree of freedom
+def test_each_comparison_has_the_spread_of_its_own_seeds():
+    """One policy: a group's interval is the paired t over its own per-seed gaps (scipy),
+    never a spread borrowed or pooled from another group; one seed: no interval."""
+    per = {"depth 8": pd.Series([0.5, 1.5, 1.0]), "depth 12": pd.Series([-2.0, 2.0, 5.0, 1.0]),
+           "depth 16": pd.Series([3.0])}
     found = findings.gaps({k: findings.Sample(v) for k, v in per.items()})
-    ss = sum(((v - v.mean()) ** 2).sum() for v in per.values())
-    sd, df = math.sqrt(ss / 3), 3  # (3 - 1) + (2 - 1) + (1 - 1)
-    t = stats.t.ppf(UPPER, df)
-    for k, v in per.items():
-        g = found[k]
-        assert (g.sd, g.df) == (pytest.approx(sd), df)
-        assert (g.low, g.high) == pytest.approx((v.mean() - t * sd / math.sqrt(len(v)),
-                                                 v.mean() + t * sd / math.sqrt(len(v))))
-    # one seed everywhere: no spread, no interval, and the row says so
-    alone = findings.gaps({"a": findings.Sample(pd.Series([1.0]))})["a"]
+    for k in ("depth 8", "depth 12"):
+        v, g = per[k], found[k]
+        ci = stats.ttest_1samp(v, 0).confidence_interval(confidence_level=findings.CONFIDENCE)
+        assert (g.low, g.high) == pytest.approx((ci.low, ci.high), rel=1e-12)
+        assert g.df == len(v) - 1 and g.sd == pytest.approx(v.std(ddof=1))
+    alone = found["depth 16"]
     assert not alone.known and alone.half_width == math.inf
     assert findings.equivalence(alone, 5.0) == INCONCLUSIVE
     assert "spread between seeds is not measured" in alone.text()
+    verdict, why = findings.decide_each(found, 5.0)
+    assert verdict == INCONCLUSIVE and "one seed at depth 16" in why
 
 
 def test_one_net_scored_twice_is_the_paired_t_over_images():
@@ -119,7 +119,7 @@ def test_a_claim_over_depths_fails_only_at_the_family_wise_level():
     interval (1 − 0.10/7) does not is inconclusive, not a failure of the claim."""
     margin, k = 1.0, 7
     noise = pd.Series([-0.6, 0.0, 0.6])  # per-seed deviations: sd 0.6, 2 df per depth
-    sd, df = 0.6, 2 * k
+    sd, df = 0.6, 2  # each depth's own three seeds
     se = sd / math.sqrt(3)
     t90, tfw = stats.t.ppf(UPPER, df), stats.t.ppf(1 - ALPHA / k, df)
     edge = margin + (t90 + tfw) / 2 * se  # beyond ±δ at 90%, not at the family-wise level
@@ -144,7 +144,8 @@ def test_seeds_to_decide_only_from_a_spread_with_enough_degrees_of_freedom():
     two = findings.gap(pd.Series([1.0, 1.6]), pd.Series([0.0, 0.0]))  # 1 df
     assert findings.spread_bound(two) is None and findings.seeds_to_decide(two, 1.0) is None
     verdict, why = findings.decide_each({"depth 12": two}, 1.0)
-    assert verdict == INCONCLUSIVE and "1 degree(s) of freedom" in why and "not yet known" in why
+    assert verdict == INCONCLUSIVE and "1 degree(s) of freedom" in why
+    assert "not known well enough" in why
     g = findings.gap(A, B)  # 4 df
     bound = g.sd * math.sqrt(4 / stats.chi2.ppf(ALPHA, 4))  # the spread's upper bound
     assert findings.spread_bound(g) == pytest.approx(bound)
@@ -169,7 +170,7 @@ def test_forms_agree_per_depth_and_one_module_depths_left_out():
     f = verdicts.forms_agree(runs, "mazes", margin=1.0)
     assert "depth 8" not in f.ours  # one module: the same net in both forms
     assert f.verdict == NOT_REPRODUCED and "not reproduced at depth 16" in f.why
-    assert "pooled over 2 group(s), 10 df" in f.why
+    assert "each comparison's spread from its own seeds (5 df)" in f.why
     near = verdicts.forms_agree(runs[runs.depth < 16], "mazes", margin=1.0)
     assert near.verdict == REPRODUCED
 
@@ -302,12 +303,13 @@ def test_show_displays_the_table_the_rule_and_the_facts(monkeypatch):
 def test_report_and_rule_text():
     f = findings.Finding("a | b", "rises", "1 | 2", REPRODUCED, "why | not")
     table = report.report([f])
-    assert table.startswith(report.HEADER) and "a \\| b" in table and "why \\| not" in table
+    assert table.startswith(report.HEADER) and "| a \\| b | – | rises | 1 \\| 2 |" in table
+    assert "*Why:* why | not" in table  # in the folded list, a "|" splits nothing
     text = report.how_we_decide()
     for name, (margin, _) in paper.MARGINS.items():
         assert f"{name}: ±{margin:g}" in text
     assert f"{findings.CONFIDENCE:.0%}" in text and f"{ALPHA:.0%}" in text
-    for rule in ("pooled over the claim's groups", "Paired by image", "Bonferroni",
+    for rule in ("its own per-seed gaps", "Paired by image", "Bonferroni",
                  f"{findings.MIN_SPREAD_DF} degrees of freedom"):
         assert rule in text
 
@@ -328,3 +330,40 @@ def test_the_papers_tables_and_margins():
              zip(t.loc[True].test_acc, t.loc[False].test_acc)]
     for name, gaps in (("forms", gaps2), ("resnet18", gaps1), ("probes", probe)):
         assert 0 < paper.MARGINS[name][0] - max(gaps) < 1, name
+
+
+def test_a_findings_table_a_reader_can_scan():
+    """Each row: the claim, its scale, the paper, a one-line summary of the comparisons and
+    the verdict as one word; every comparison's numbers and why, folded under the table."""
+    found = findings.gaps({"depth 4": findings.Sample(pd.Series([0.1, 0.3, -0.2])),
+                           "depth 5": findings.Sample(pd.Series([0.2, 0.5, 0.1]))})
+    verdict, why = findings.decide_each(found, 1.0)[0], "the spread rests on 4 df"
+    f = findings.Finding("mlp: a ≈ b", "curves", "depth 4: ...; depth 5: ...", verdict, why,
+                         findings.measured(found, 1.0), 1.0, scale="quick profile, 3 seeds")
+    text = report.report([f])
+    head, row = text.splitlines()[0], text.splitlines()[2]
+    assert head == report.HEADER == "| claim | scale | paper | this run | verdict |"
+    assert row.startswith("| mlp: a ≈ b | quick profile, 3 seeds | curves | 2 comparisons, "
+                          "gap from +0.07 to +0.27 pt: 2 inside ±1 |")
+    assert row.endswith(f"| **{verdict}** |") and why not in row
+    assert f"<details><summary>{report.DETAILS}" in text and f"*Why:* {why}" in text
+    table = findings.frame([f])
+    assert list(table.group) == ["depth 4", "depth 5"]
+    assert table.low.iloc[0] == pytest.approx(found["depth 4"].low)
+
+
+def test_scale_and_figure_source_from_the_records():
+    runs = pd.DataFrame({"name": list("abcd"), "profile": "quick", "experiment": "mazes",
+                         "seed": [0, 0, 1, 1], "maze_size": "small", "test_images": 10_000,
+                         "test_set": ["s0", "s0", "s1", "s1"], "width": 32, "n_train": 5000,
+                         "bf16": True, "device": "cpu", "torch": "2.14.1",
+                         "git_commit": "0123456789"})
+    assert results.scale_of(runs) == ("quick profile, 2 seeds, small mazes, 10,000 test mazes "
+                                      "per seed, width 32, 5,000 training mazes")
+    shared = runs.assign(test_set="one", experiment="classification", n_train=None,
+                         test_images=360)
+    assert "360 test images shared by every seed" in results.scale_of(shared)
+    line = results.figure_source(runs, notebook="03")
+    assert line == ("Drawn from 4 runs, seeds 0–1; trained in bf16 on cpu, torch 2.14.1, "
+                    "commit 0123456. Rebuild: python -m recur reproduce --profile quick "
+                    "--notebooks 03")

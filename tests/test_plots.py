@@ -527,3 +527,35 @@ def test_feature_grid_marks_the_images_it_is_told_to():
     assert framed == marked
     assert [ax.get_xlabel() for ax in axes] == ["", "silent", "", "", "", "silent"]
     plt.close(fig)
+
+
+def test_claims_at_a_glance_draws_each_comparisons_interval_from_the_table():
+    """One panel per claim; each comparison's interval line spans exactly its low to high,
+    at its gap, coloured by its verdict; a same claim's margin shaded, none for a direction
+    claim; the caller's Axes used when given."""
+    from recur.plots.verdicts import INTERVALS, VERDICT_COLOURS
+    table = pd.DataFrame([
+        ("a ≈ b", "inconclusive", "depth 4", 0.2, -0.5, 0.9, "reproduced", 1.0, "pt", None),
+        ("a ≈ b", "inconclusive", "depth 5", 1.5, 0.6, 2.4, "inconclusive", 1.0, "pt", None),
+        ("rises", "reproduced", "recurrent 4 → 8", 12.0, 9.0, 15.0, "reproduced", None, "pt",
+         None)], columns=["claim", "verdict", "group", "estimate", "low", "high",
+                          "group_verdict", "margin", "unit", "paper_value"])
+    fig = plots.claims_at_a_glance(table)
+    axes = [a for a in fig.axes if a.get_title(loc="left")]
+    assert [a.get_title(loc="left") for a in axes] == ["a ≈ b: inconclusive",
+                                                       "rises: reproduced"]
+    for ax, claim in zip(axes, ["a ≈ b", "rises"]):
+        rows = table[table.claim == claim]
+        (lines,) = [c for c in ax.collections if c.get_gid() == INTERVALS]
+        drawn = sorted((seg[0][0], seg[1][0]) for seg in lines.get_segments())
+        assert drawn == sorted(zip(rows.low, rows.high))
+        colours = [tuple(c[:3]) for c in lines.get_colors()]
+        assert colours == [to_rgb(VERDICT_COLOURS[v]) for v in rows.group_verdict]
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        assert labels == list(rows.group)
+    shaded = [p for p in axes[0].patches]  # the ±1 band of the same claim
+    assert shaded and not axes[1].patches
+    given = plt.subplots(2, 1)[1]
+    assert plots.claims_at_a_glance(table, ax=given) is given[0].figure
+    with pytest.raises(ValueError, match="2 claims"):
+        plots.claims_at_a_glance(table, ax=given[:1])

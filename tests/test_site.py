@@ -46,6 +46,7 @@ def test_the_index_carries_the_findings_and_links_every_page(built):
     index = (out / "index.html").read_text()
     assert "a claim of 01_first" in index and "a claim of 02_second" in index
     assert "<strong>reproduced</strong>" in index and "<strong>inconclusive</strong>" in index
+    assert "| scale |" not in index and "<th class=\"head\"><p>scale</p></th>" in index
     assert 'href="01_first.html"' in index and 'href="02_second.html"' in index
 
 
@@ -57,6 +58,43 @@ def test_each_page_has_its_figure_and_provenance_and_nothing_ran(built):
     assert "never executed by the site" in page  # shown as code, not run
     images = re.findall(r'<img[^>]+src="([^"]+)"', page)
     assert images and all((out / src).is_file() for src in images)
+
+
+def test_code_is_folded_long_logs_too_and_the_glance_figure_leads_the_index(tmp_path):
+    folder = tmp_path / "executed"
+    folder.mkdir()
+    _notebook(folder, "02_glance", "02 · Glance", "reproduced")
+    nb = nbformat.read(folder / "02_glance.ipynb", 4)
+    nb.cells[1].metadata["tags"] = [site.GLANCE_TAG]
+    log = "\n".join(f"run {k}" for k in range(site.LONG_OUTPUT + 5)) + "\n"
+    nb.cells.append(nbformat.v4.new_code_cell("train()", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text=log)]))
+    nbformat.write(nb, folder / "02_glance.ipynb")
+    out = site.build(folder, log=lambda *a: None)
+    index = (out / "index.html").read_text()
+    assert 'src="_images/glance-02_glance.png"' in index or "glance-02_glance.png" in index
+    assert index.index("glance-02_glance.png") < index.index("a claim of 02_glance")
+    page = (out / "02_glance.html").read_text()
+    assert page.count('class="admonition hide above-input"') == 3  # every code cell
+    assert page.count("below-input") == 1  # the long log, not the figure's cell
+    assert "recur.css" in page and "recur.js" in page
+
+
+def test_the_index_puts_the_paper_profiles_verdicts_beside_the_quick_ones(tmp_path):
+    quick, paper_ = tmp_path / "results" / "quick", tmp_path / "results" / "paper"
+    quick.mkdir(parents=True)
+    paper_.mkdir()
+    _notebook(quick, "02_second", "02 · Second", "inconclusive")
+    _notebook(paper_, "02_second", "02 · Second", "reproduced")
+    index = (site.build(quick, log=lambda *a: None) / "index.html").read_text()
+    assert "Beside the <strong>paper</strong> profile" in index
+    row = re.search(r"<td><p>a claim of 02_second</p></td>\s*<td><p><strong>(.*?)</strong>"
+                    r"</p></td>\s*<td><p><strong>(.*?)</strong>", index)
+    assert row and row.groups() == ("inconclusive", "reproduced")
+    alone = tmp_path / "elsewhere"  # not a results/<profile>/ folder: nothing beside it
+    alone.mkdir()
+    _notebook(alone, "02_second", "02 · Second", "inconclusive")
+    assert "Beside the" not in (site.build(alone, log=lambda *a: None) / "index.html").read_text()
 
 
 def test_a_damaged_notebook_is_left_out(built):

@@ -17,6 +17,8 @@ named as in ``recur.forms.FORMS``, throughout.
   recur.plots.maze_panels  mazes, solutions and predictions; path lengths
   recur.plots.features     CKA heatmaps, feature visualisations, reuse, linear probes;
                            a grid of images with their titles
+  recur.plots.verdicts     the claims at a glance: every comparison's gap and interval
+                           beside the margin (or zero) that decides it
 """
 from recur.plots.curves import (
     bar_comparison,
@@ -34,6 +36,7 @@ from recur.plots.maze_panels import (
     maze_pixels,
     path_length_histograms,
 )
+from recur.plots.verdicts import VERDICT_COLOURS, claims_at_a_glance
 from recur.plots.theme import (
     COLOURS,
     FAILED,
@@ -46,7 +49,8 @@ from recur.plots.theme import (
 )
 
 __all__ = ["COLOURS", "FAILED", "FEED_FORWARD", "MAZE_COLOURS", "MAZE_LEGEND", "PALETTE",
-           "PAPER_LABEL", "RECURRENT", "THEME", "bar_comparison", "batchnorm_statistics",
+           "PAPER_LABEL", "RECURRENT", "THEME", "VERDICT_COLOURS", "bar_comparison",
+           "batchnorm_statistics", "claims_at_a_glance",
            "depth_curves", "feature_grid", "heatmap", "image_grid", "iteration_curves", "maze_grid",
            "maze_pixels", "paper_table", "path_length_histograms", "probe_curves",
            "reuse_histogram", "style"]
