@@ -129,17 +129,22 @@ def size_text(by_size: pd.DataFrame) -> str:
     return results.comparison(by_size.assign(family=by_size.maze_size)).to_string()
 
 
-def size_figure(by_size: pd.DataFrame, seed: int):
-    """Accuracy against depth per maze size, or bars per size at a single depth; None
-    when the study was skipped."""
+def size_figure(by_size: pd.DataFrame):
+    """Accuracy against depth per maze size, or bars per size at a single depth (mean ±
+    standard error over seeds); None when the study was skipped."""
     if not len(by_size):
         return None
     depths = sorted(set(by_size.depth))
     if len(depths) > 1:
         return plots.depth_curves(by_size, by="maze_size", title="{maze_size} mazes")
-    return plots.bar_comparison(by_size, value="test_acc", group="maze_size", hue="recurrent",
-                                ylabel="test accuracy (%)", xlabel="maze size",
-                                title=f"depth {depths[0]}, seed {seed}")
+    order = {m: k for k, m in enumerate(("small", "medium", "large"))}
+    means = results.summarise(by_size, by=("maze_size", "recurrent")).sort_values(
+        "maze_size", key=lambda col: col.map(order), kind="stable")
+    seeds = by_size.seed.nunique()
+    return plots.bar_comparison(means, value="mean", error="se", group="maze_size",
+                                hue="recurrent", ylabel="test accuracy (%)", xlabel="maze size",
+                                title=f"depth {depths[0]}, mean ± s.e. over {seeds} "
+                                      f"seed{'s' * (seeds > 1)}")
 
 
 def _filters(plain: pd.DataFrame, dilated: pd.DataFrame) -> pd.DataFrame:
@@ -158,13 +163,16 @@ def dilation_text(plain: pd.DataFrame, dilated: pd.DataFrame) -> str:
             "50,000 training mazes):\n" + reported.rename(index=FORMS).to_string())
 
 
-def dilation_figure(plain: pd.DataFrame, dilated: pd.DataFrame, seed: int):
-    """Accuracy against depth, undilated and dilated; None with fewer than two depths."""
+def dilation_figure(plain: pd.DataFrame, dilated: pd.DataFrame):
+    """Accuracy against depth, undilated and dilated (mean ± standard error over seeds);
+    None with fewer than two depths."""
     both = _filters(plain, dilated)
     if len(set(both.depth)) < 2:
         return None
+    seeds = both.seed.nunique()
     return plots.depth_curves(both.assign(family=both.filters), sharey=True,
-                              title="small mazes, {family}, seed " + str(seed))
+                              title="small mazes, {family}, " + f"{seeds} seed"
+                                    + "s" * (seeds > 1))
 
 
 def at_paper_scale(runs: pd.DataFrame) -> str:

@@ -47,8 +47,8 @@ def test_skipped_studies_say_so_and_draw_nothing():
     empty = results.records_frame([])
     assert maze_study.size_text(empty) == maze_study.SIZES_SKIPPED
     assert maze_study.dilation_text(empty, empty) == maze_study.DILATION_SKIPPED
-    assert maze_study.size_figure(empty, seed=0) is None
-    assert maze_study.dilation_figure(empty, empty, seed=0) is None
+    assert maze_study.size_figure(empty) is None
+    assert maze_study.dilation_figure(empty, empty) is None
     assert maze_study.size_study(["small"], [8], run=False, families=["maze"]).empty
     assert all(t.empty for t in maze_study.dilation_study([8], run=False, families=["maze"]))
 
@@ -61,10 +61,15 @@ def test_dilation_text_beside_table2_and_a_figure_only_with_two_depths():
     assert text.startswith(ours.rename(index=FORMS).round(1).to_string())
     assert paper.table2().pivot(index="recurrent", columns="depth",
                                 values="test_acc").rename(index=FORMS).to_string() in text
-    assert maze_study.dilation_figure(plain, dilated, seed=0) is not None
-    assert maze_study.dilation_figure(_runs([8]), _runs([8], 2), seed=0) is None
-    one_seed = pd.concat([_runs([20]), _runs([20]).assign(maze_size="large")]).query("seed == 0")
-    assert maze_study.size_figure(one_seed, seed=0) is not None  # bars at one depth
+    assert maze_study.dilation_figure(plain, dilated) is not None
+    assert maze_study.dilation_figure(_runs([8]), _runs([8], 2)) is None
+    sizes = pd.concat([_runs([20]).assign(maze_size="large"), _runs([20])])
+    fig = maze_study.size_figure(sizes)  # bars at one depth: means over both seeds
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["small", "large"]
+    heights = sorted(round(b.get_height(), 3) for b in ax.patches)
+    expected = sorted(sizes.groupby(["maze_size", "recurrent"]).test_acc.mean().round(3))
+    assert heights == expected and "mean ± s.e. over 2 seeds" in ax.get_title()
 
 
 def test_paper_scale_runs_or_how_to_make_them():
