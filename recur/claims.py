@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from recur import findings, paper, results, verdicts
+from recur import findings, paper, provenance, results, verdicts
 from recur.findings import Fact, Finding
 from recur.forms import FORMS
 
@@ -39,21 +39,26 @@ def classification(runs: pd.DataFrame, dataset: str) -> list[Finding]:
         verdicts.depth_not_parameters(mine, family)), mine)]
 
 
-#: what a comparison's runs must share: trained with the same precision, torch and code
-ENVIRONMENT = ("bf16", "torch", "git_commit")
+#: what a comparison's runs must share: trained with the same precision, torch and training
+#: code (the files that compute a run's numbers, at the commit each run names)
+ENVIRONMENT = ("bf16", "torch", "training code")
 
 
 def one_environment(*tables: pd.DataFrame) -> dict:
     """The one environment every run of ``tables`` was trained in (:data:`ENVIRONMENT`,
-    from the records' provenance); a ValueError naming runs of each kind when they mix."""
+    from the records' provenance; the training code from git, by
+    :func:`recur.provenance.training_code`); a ValueError naming runs of each kind when
+    they mix."""
     runs = pd.concat([t for t in tables if len(t)], ignore_index=True) if any(
         len(t) for t in tables) else pd.DataFrame()
-    if runs.empty or not set(ENVIRONMENT) <= set(runs):
+    if runs.empty or not {"bf16", "torch", "git_commit"} <= set(runs):
         return {}
+    code = {c: provenance.training_code(c) for c in runs.git_commit.dropna().unique()}
+    runs = runs.assign(**{"training code": runs.git_commit.map(code)})
     kinds = runs.groupby(list(ENVIRONMENT), dropna=False).name.apply(list)
     if len(kinds) > 1:
         raise ValueError("these runs were trained in different environments (bf16, torch, "
-                         "commit) and are not compared: " + "; ".join(
+                         "training code) and are not compared: " + "; ".join(
                              f"{key}: {len(names)} run(s), e.g. {names[0]}"
                              for key, names in kinds.items())
                          + "; retrain them in one (delete their records and run again)")

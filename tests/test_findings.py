@@ -249,7 +249,13 @@ def test_a_comparison_of_mixed_environments_is_refused():
     with pytest.raises(ValueError, match=r"different environments.*e\.g\. c"):
         claims.one_environment(runs)
     assert claims.one_environment(runs.iloc[:2]) == {"bf16": True, "torch": "2.14.1",
-                                                     "git_commit": "x"}
+                                                     "training code": "x"}  # no such commit
+    # two commits whose training code is the same file for file are one environment; one
+    # that changed it (the refactor of f1c65fc's past) is not
+    same = runs.assign(bf16=True, git_commit=["345376f", "3a8d25b", "3a8d25b"])
+    assert claims.one_environment(same)["training code"].startswith("code ")
+    with pytest.raises(ValueError, match="different environments"):
+        claims.one_environment(same.assign(git_commit=["345376f", "3a8d25b", "f1c65fc"]))
     assert "2 runs in bf16" in results.trained_with(runs.iloc[:2].assign(device="cpu"))
 
 
