@@ -94,7 +94,8 @@ def maze_data(table: pd.DataFrame, repeats: dict) -> list[Fact]:
 def mazes(runs: pd.DataFrame, *, maze_size: str, span: int, by_size: pd.DataFrame | None = None,
           plain: pd.DataFrame | None = None, dilated: pd.DataFrame | None = None) -> list:
     """Notebook 03: accuracy rises with depth, also past the depth whose receptive field
-    spans the maze; the forms agree; effective depth, not parameter count; and from the
+    spans the maze; the forms agree; nearer the feed-forward net of its depth than of its
+    parameters; and from the
     studies: larger mazes are harder, the forms agree on other sizes and dilated, dilated
     filters solve more.  Every row by the same rule, on its own runs' seeds."""
     one_environment(runs, *(t for t in (by_size, plain, dilated) if t is not None))
@@ -157,7 +158,8 @@ def batchnorm(runs: pd.DataFrame, *, per_iteration, one_for_all,
             "recurrent BN ResNet ≈ ResNet-18 in accuracy", margin=paper.MARGINS["resnet18"][0],
             paper=f"gap {reported_gap:+.2f} points", names=("ours", "ResNet-18"), why=why),
             paper_value=reported_gap),
-        Finding("BatchNorm statistics differ by iteration (3.1)", "one BatchNorm per iteration",
+        Finding(f"BatchNorm statistics differ by iteration (3.1; seed {seed}, one net)",
+                "one BatchNorm per iteration",
                 f"running variance changes by up to {growth:.1f}x over {iterations} iterations; "
                 f"iteration 1's statistics everywhere: {drop.text(' pt')} lost (seed {seed})",
                 findings.direction(drop), ONE_NET,
@@ -229,7 +231,8 @@ def features(*, reuse: pd.DataFrame, probes: pd.DataFrame, seed: int, cka: dict,
                 f"mean ratio {by_seed.trained.mean():.2f} trained against "
                 f"{by_seed.untrained.mean():.2f} untrained; trained − untrained "
                 + reuse_gap.text(), findings.direction(reuse_gap),
-                f"{len(by_seed)} seed(s), each a trained net and an untrained one",
+                f"{len(by_seed)} seed(s), each a trained net and an untrained one; every seed "
+                f"is measured on the same images, whose sampling is not in this interval",
                 findings.measured({"trained − untrained": reuse_gap}, None), unit="ratio"),
         verdicts.forms_agree(pooled, "pooled linear probes (Table 6)",
                              margin=paper.MARGINS["probes"][0], where="module"),
@@ -276,7 +279,9 @@ def _cka(cka: dict) -> Finding:
         verdict, "; ".join(x for x in (why, findings.spread_text(found)) if x) + "; "
         + ", ".join(f"{layer}: recurrent 8 above in {n} of {len(cka[layer])} pairings"
                     for layer, n in above.items())
-        + (f"; every CKA in them from {min(every):.2f} to {max(every):.2f}" if every else ""),
+        + (f"; every CKA in them from {min(every):.2f} to {max(every):.2f}" if every else "")
+        + "; every pairing is measured on the same images, whose sampling is not in these "
+          "intervals",
         findings.measured(found, None), unit="CKA")
 
 
@@ -285,7 +290,7 @@ def _pictures(pictures: dict) -> Finding:
     |correlation| of its images from two starts of the optimisation (the optimisation's own
     noise) above that of its images at consecutive depths, paired by filter (a filter's
     pictures are not independent of each other, the filters are: they play the seeds'
-    part, the spread pooled over the two forms).  ``pictures``: (recurrent, channel) ->
+    part, each form with its own filters' spread).  ``pictures``: (recurrent, channel) ->
     :func:`recur.feature_study.filter_pictures`."""
     samples = {}
     for rec in sorted({r for r, _ in pictures}):
@@ -300,8 +305,9 @@ def _pictures(pictures: dict) -> Finding:
                    "per filter, mean |correlation| between two starts minus between consecutive "
                    "depths: " + "; ".join(f"{form} {g.text()} filters"
                                           for form, g in found.items()),
-                   verdict, "; ".join(x for x in (why, findings.spread_text(found)) if x),
-                   findings.measured(found, None), unit="correlation")
+                   verdict, "; ".join(x for x in (why, findings.spread_text(found),
+                                                   "here the replicates are filters, not seeds")
+                                      if x), findings.measured(found, None), unit="correlation")
 
 
 def _per_filter(values: dict) -> pd.Series:

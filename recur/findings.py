@@ -14,6 +14,7 @@ it by one rule, stated once here and in :func:`recur.report.how_we_decide`:
   was scored on one shared test set, that sampling is common to the seeds and their spread
   misses it: it is added once, as the variance of the per-image gap (averaged over the
   seeds) over the images, so that two nets' correlated errors on the same images cancel.
+  This is conservative: the seed × image part of the per-image noise is in both terms.
 - **One spread policy.** A gap's standard error is ``sd / √n`` (plus the shared images'
   part), with ``sd`` the spread of that group's own per-seed gaps and Student's t with its
   ``n − 1`` degrees of freedom: never more than its seeds give, and never borrowed from
@@ -260,8 +261,9 @@ def family_wise(groups: int) -> float:
 
 
 def spread_bound(g: Gap) -> float | None:
-    """The upper confidence bound (at :data:`CONFIDENCE`'s one-sided level) of one seed's
-    spread, or None when it rests on fewer than :data:`MIN_SPREAD_DF` degrees of freedom."""
+    """The one-sided upper confidence bound of one seed's spread at 1 − (1 − CONFIDENCE)/2
+    (95 %, from the χ² distribution), or None when it rests on fewer than
+    :data:`MIN_SPREAD_DF` degrees of freedom."""
     if g.one_net or not g.known or g.sd_df < MIN_SPREAD_DF:
         return None
     return g.sd * math.sqrt(g.sd_df / stats.chi2.ppf((1 - CONFIDENCE) / 2, g.sd_df))

@@ -82,7 +82,8 @@ def how_we_decide(margins: dict | None = None) -> str:
             f"each seed drew its own test set (mazes; digits split per seed) the test sampling "
             f"is inside the per-seed gaps, and where all seeds share one test set its part is "
             f"added once, as the spread over the images of the per-image gap, so that two "
-            f"nets' errors on the same images cancel. *One spread policy*: each comparison's "
+            f"nets' errors on the same images cancel (conservative: the seed × image noise is "
+            f"in both parts). *One spread policy*: each comparison's "
             f"spread is that of its own per-seed gaps, and its t interval has their degrees of "
             f"freedom, seeds − 1, never more and never borrowed; a comparison with one seed is "
             f"not decided (its row shows the interval over the test images alone), and a "
@@ -96,5 +97,6 @@ def how_we_decide(margins: dict | None = None) -> str:
             f"beyond ±δ (or on the other side of zero). Otherwise it is "
             f"**inconclusive**, with the seeds that would decide it if one seed's spread were "
             f"at its upper confidence bound, said only where the spread rests on at least "
-            f"{MIN_SPREAD_DF} degrees of freedom. "
+            f"{MIN_SPREAD_DF} degrees of freedom. Each claim is decided at this level on its "
+            f"own: nothing corrects across the claims of a table. "
             f"Margins, declared with the paper's numbers before looking at ours: {listed}.")

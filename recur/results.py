@@ -250,7 +250,8 @@ def figure_source(*tables: pd.DataFrame, notebook: str, profile: str = "quick",
     seeded = (f", seed{'s' * (len(seeds) > 1)} {_ranges(seeds)}" if seeds else "")
     envs = _environments(df)
     trained = (f"trained in {envs[0][1]}" if len(envs) == 1 else
-               "trained in " + "; ".join(f"{n} in {env}" for n, env in envs))
+               f"trained in {len(envs)} environments: "
+               + "; ".join(f"{n} in {env}" for n, env in envs))
     return (f"{SOURCE} {len(df)} run{'s' * (len(df) > 1)}{seeded}"
             + (f" ({what})" if what else "") + f"; {trained}. {rebuild}")
 

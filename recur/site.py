@@ -30,6 +30,7 @@ TITLE = "The Uncanny Similarity of Recurrence and Depth: a runnable companion"
 SPHINX = {
     "project": "recur", "extensions": ["myst_nb"], "html_theme": "alabaster",
     "nb_execution_mode": "off",  # the notebooks are read as executed, never run
+    "nb_render_markdown_format": "myst",  # markdown outputs with tables (commonmark has none)
     "nb_ipywidgets_js": {},  # no widget scripts from a CDN (the runner drops widget state)
     "html_copy_source": False, "html_show_sourcelink": False, "html_show_sphinx": False,
     "html_title": "recur", "suppress_warnings": ["mystnb.unknown_mime_type"],
@@ -142,9 +143,12 @@ def _index(pages: list[tuple[str, str]], tables: dict[str, list[str]], profile: 
     """The index page in MyST markdown: the claims and verdicts, then the table of contents."""
     parts = [f"# {TITLE}", "",
              "Each notebook reproduces some of the paper's claims and ends with **What we "
-             "found**: the claim, the paper's figure, this run's numbers and a verdict "
-             f"computed from them. Their tables, from the executed **{profile}**-profile "
-             "notebooks:", ""]
+             "found**: the claim, the scale it was decided at, the paper's figure, a summary "
+             "of this run's comparisons and a verdict computed from them (every "
+             "comparison's numbers folded under the table). Above each table, the same "
+             "comparisons at a glance: each gap (dot) with its 90% interval (line), beside "
+             "the shaded ±margin of a *same* claim or the zero of a *direction* claim. From "
+             f"the executed **{profile}**-profile notebooks:", ""]
     for stem, title in pages:
         parts += [f"## [{title}]({stem}.ipynb)", ""]
         if stem in glances:

@@ -29,7 +29,7 @@ def test_maze_claims_follow_the_studies_that_ran():
         "small mazes", "small mazes", "past the depth whose field spans the maze (10; 4.3)",
         "small mazes"]
     assert alone[0].verdict == REPRODUCED and alone[2].verdict == REPRODUCED
-    assert "effective depth, not parameter count" in alone[3].claim
+    assert "nearer the feed-forward net of its effective depth" in alone[3].claim
     assert alone[3].verdict == REPRODUCED  # recurrent 20 tracks feed-forward 20, not 8
     by_size = pd.DataFrame([dict(seed=s, depth=20, recurrent=r, maze_size=m,
                                  test_acc=a + s * 0.7 + r * 0.2 * s)
@@ -60,7 +60,8 @@ def test_classification_claims_per_family_on_the_committed_runs():
     order = list(digits.family.unique())  # the families in the order the runs came
     assert [f.claim.split(":")[0] for f in found] == [name for f in order
                                                        for name in (f"{f} on digits", f, f)]
-    assert all("effective depth, not parameter count" in f.claim for f in found[2::3])
+    assert all("nearer the feed-forward net of its effective depth" in f.claim
+               for f in found[2::3])
 
 
 def test_batchnorm_claims():

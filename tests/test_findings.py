@@ -238,6 +238,9 @@ def test_effective_depth_not_parameter_count():
     e = [abs(r[s, True] - p[s]) - abs(r[s, True] - r[s, False]) for s in range(4)]
     ci = stats.ttest_1samp(e, 0).confidence_interval(confidence_level=findings.CONFIDENCE)
     assert f"[{ci.low:+.2f}, {ci.high:+.2f}]" in f.ours
+    assert "same side of both" not in f.why
+    beyond = verdicts.depth_not_parameters(table(lambda d: base[d] + 3), "maze")
+    assert "the feed-forward change from depth 8 to 20" in beyond.why  # not a second result
     like_params = table(lambda d: base[8] + 1)
     assert verdicts.depth_not_parameters(like_params, "maze").verdict == NOT_REPRODUCED
     assert verdicts.parameter_depth(like_depth) == (8, 100, 100)

@@ -56,6 +56,7 @@ def test_each_page_has_its_figure_and_provenance_and_nothing_ran(built):
     assert "Provenance: executed by" in page and "<strong>quick</strong>" in page
     assert "seed=3" in page
     assert "never executed by the site" in page  # shown as code, not run
+    assert "<table" in page and "| claim |" not in page  # the findings, as a table
     images = re.findall(r'<img[^>]+src="([^"]+)"', page)
     assert images and all((out / src).is_file() for src in images)
 
