@@ -227,9 +227,10 @@ def scale_of(runs: pd.DataFrame, *, note: str = "") -> str:
     if "width" in runs:
         widths = sorted({int(w) for w in runs.width.dropna()})
         parts.append("width " + "/".join(map(str, widths)) if widths else "")
-    if "n_train" in runs and runs.n_train.notna().any():
+    n_train = pd.to_numeric(runs.get("n_train", pd.Series(dtype=float)), errors="coerce")
+    if n_train.notna().any():  # ("all" in a with_settings table: the whole training set)
         what = "training mazes" if mazes else "training images"
-        parts.append(f"{int(runs.n_train.dropna().max()):,} {what}")
+        parts.append(f"{int(n_train.max()):,} {what}")
     return ", ".join(p for p in parts + [note] if p)
 
 
