@@ -266,7 +266,7 @@ def _cka(cka: dict) -> Finding:
                                                  for p, v in pairings.items()}, dtype=float))
                for layer, pairings in cka.items()}
     found = findings.gaps(samples)
-    verdict, why = findings.decide_each(found, None)
+    verdict, why = findings.decide(found, None)
     every = [v for pairings in cka.values() for p in pairings.values()
              for v in pd.Series(p, dtype=float).dropna()]
     above = {layer: sum(v[SAME_DEPTH] > v[SHALLOWER] for v in p.values())
@@ -276,7 +276,7 @@ def _cka(cka: dict) -> Finding:
         f"{paper.CKA[SAME_DEPTH]} (recurrent 8) > {paper.CKA[SHALLOWER]} (feed-forward 4)",
         "CKA with feed-forward 8, recurrent 8 − feed-forward 4 over the seed pairings: "
         + "; ".join(f"{layer}: {g.text()}" for layer, g in found.items()),
-        verdict, "; ".join(x for x in (why, findings.spread_text(found)) if x) + "; "
+        verdict, why + "; "
         + ", ".join(f"{layer}: recurrent 8 above in {n} of {len(cka[layer])} pairings"
                     for layer, n in above.items())
         + (f"; every CKA in them from {min(every):.2f} to {max(every):.2f}" if every else "")
@@ -299,14 +299,13 @@ def _pictures(pictures: dict) -> Finding:
         both = starts.index.intersection(depths.index)
         samples[FORMS[rec]] = findings.Sample((starts[both] - depths[both]).astype(float))
     found = findings.gaps(samples)
-    verdict, why = findings.decide_each(found, None)
+    verdict, why = findings.decide(found, None)
     return Finding("a filter's preferred input changes with iteration (recurrent) as with depth "
                    "(feed-forward) (Figs. 7-8)", "pictures change with depth",
                    "per filter, mean |correlation| between two starts minus between consecutive "
                    "depths: " + "; ".join(f"{form} {g.text()} filters"
                                           for form, g in found.items()),
-                   verdict, "; ".join(x for x in (why, findings.spread_text(found),
-                                                   "here the replicates are filters, not seeds")
+                   verdict, "; ".join(x for x in (why, "here the replicates are filters, not seeds")
                                       if x), findings.measured(found, None), unit="correlation")
 
 

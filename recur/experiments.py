@@ -76,19 +76,22 @@ def accuracy_on_test_set(config: TrainConfig, net) -> float:
     """Test accuracy (%) of ``net`` on ``config``'s test set, at its trained iterations,
     on the device the net is on (e.g. after editing a trained net's weights), in the
     precision the trainer scored it in: the untouched net gives its record's test_acc."""
-    device = next(net.parameters()).device
-    _, test = make_data(config, device)
-    bf16 = use_bf16(config.precision, device)
-    return evaluate(net, test, config.experiment, bf16=bf16)[-1]
+    return _test_score(config, net)["curve"][-1]
 
 
 def test_correct(config: TrainConfig, net) -> np.ndarray:
     """Which of ``config``'s test examples ``net`` gets right (bools, in the test set's
     order), scored as :func:`accuracy_on_test_set` scores: two scorings of one net pair
     image by image (:func:`recur.findings.one_net`)."""
+    return _test_score(config, net)["correct"]
+
+
+def _test_score(config: TrainConfig, net) -> dict:
+    """:func:`recur.evaluation.score` of ``net`` on ``config``'s test set, on the net's
+    device, in the precision the trainer scored it in."""
     device = next(net.parameters()).device
     _, test = make_data(config, device)
-    return score(net, test, config.experiment, bf16=use_bf16(config.precision, device))["correct"]
+    return score(net, test, config.experiment, bf16=use_bf16(config.precision, device))
 
 
 def with_estimated_statistics(config: TrainConfig, net, *, per_iteration: bool = True):

@@ -192,20 +192,16 @@ def sample(terms, value: str = "test_acc") -> Sample:
                   max((len(v) for v in shared.values()), default=0))
 
 
-def spread(samples: dict) -> tuple[float, int]:
-    """One seed's spread over the per-seed gaps of ``samples`` (pooled when given several):
-    ``(sd, degrees of freedom)``, (nan, 0) when none has two seeds."""
-    ss, df = 0.0, 0
-    for s in samples.values():
-        d = s.per_seed.dropna()
-        ss += float(((d - d.mean()) ** 2).sum())
-        df += max(len(d) - 1, 0)
-    return (math.sqrt(ss / df), df) if df else (math.nan, 0)
+def spread(per_seed: pd.Series) -> tuple[float, int]:
+    """One seed's spread over per-seed gaps: ``(sd, degrees of freedom)``, (nan, 0) with
+    fewer than two seeds."""
+    d = per_seed.dropna()
+    return (float(d.std(ddof=1)), len(d) - 1) if len(d) > 1 else (math.nan, 0)
 
 
 def gaps(samples: dict) -> dict:
     """Each group's :class:`Gap`, each with the spread of its own seeds."""
-    return {k: Gap(float(s.per_seed.mean()), int(s.per_seed.count()), *spread({k: s}),
+    return {k: Gap(float(s.per_seed.mean()), int(s.per_seed.count()), *spread(s.per_seed),
                    s.image_var, s.images) for k, s in samples.items()}
 
 
@@ -250,7 +246,7 @@ def judge(g: Gap, margin: float | None, sign: int = 1, groups: int = 1) -> str:
             (lambda c: direction(g, sign, c)))
     if test(CONFIDENCE) == REPRODUCED:
         return REPRODUCED
-    if test(1 - (1 - CONFIDENCE) / groups) == NOT_REPRODUCED:
+    if test(family_wise(groups)) == NOT_REPRODUCED:
         return NOT_REPRODUCED
     return INCONCLUSIVE
 
@@ -304,6 +300,13 @@ def decide_each(found: dict, margin: float | None, sign: int = 1) -> tuple[str, 
         return REPRODUCED, ""
     return INCONCLUSIVE, "inconclusive at " + ", ".join(open_) + "; " + undecided(
         open_, margin, sign, k)
+
+
+def decide(found: dict, margin: float | None, sign: int = 1) -> tuple[str, str]:
+    """:func:`decide_each`, its why followed by how the groups' spreads were measured
+    (:func:`spread_text`): what every claim's row says."""
+    verdict, why = decide_each(found, margin, sign)
+    return verdict, "; ".join(x for x in (why, spread_text(found)) if x)
 
 
 def undecided(open_: dict, margin: float | None, sign: int = 1, groups: int = 1) -> str:

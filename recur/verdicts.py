@@ -15,19 +15,13 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from recur.findings import (NOT_HERE, NOT_REPRODUCED, Fact, Finding, decide_each, gaps,
-                            judge, measured, sample, spread_text)
+from recur.findings import (NOT_HERE, NOT_REPRODUCED, Fact, Finding, decide, gaps, judge,
+                            measured, sample)
 from recur.forms import FORMS
 
 
 def _form(runs: pd.DataFrame, recurrent: bool) -> pd.DataFrame:
     return runs[runs.recurrent.astype(bool) == recurrent]
-
-
-def _decided(found: dict, margin: float | None, sign: int = 1) -> tuple[str, str]:
-    """The claim's verdict and why, with how the spread was measured."""
-    verdict, why = decide_each(found, margin, sign)
-    return verdict, "; ".join(x for x in (why, spread_text(found)) if x)
 
 
 def forms_agree(runs: pd.DataFrame, label: str, *, margin: float, value: str = "test_acc",
@@ -51,7 +45,7 @@ def forms_agree(runs: pd.DataFrame, label: str, *, margin: float, value: str = "
                        NOT_HERE)
     found = gaps(samples)
     ours = "; ".join(f"{k}: gap {g.text()}" for k, g in found.items())
-    verdict, why = _decided(found, margin)
+    verdict, why = decide(found, margin)
     failed = [k for k, g in found.items() if judge(g, margin, groups=len(found)) == NOT_REPRODUCED]
     if failed and "train_acc" in runs and where == "depth":
         fit = runs.groupby(["depth", runs.recurrent.astype(bool)]).train_acc.mean()
@@ -76,7 +70,7 @@ def same_shape(runs: pd.DataFrame, label: str, *, margin: float,
          (1, _form(at[lo], False))], value) for lo, hi in zip(depths, depths[1:])}
     found = gaps(samples)
     ours = "; ".join(f"{k}: {g.text()}" for k, g in found.items())
-    verdict, why = _decided(found, margin)
+    verdict, why = decide(found, margin)
     return Finding(claim, "same shape of curve", ours, verdict, why, measured(found, margin),
                    margin)
 
@@ -94,7 +88,7 @@ def rises_with_depth(runs: pd.DataFrame, label: str, *, value: str = "test_acc")
                                                  (-1, rows[rows.depth == lo])], value)
     found = gaps(samples)
     ours = "; ".join(f"{k}: {g.text(' pt')}" for k, g in found.items())
-    verdict, why = _decided(found, None)
+    verdict, why = decide(found, None)
     return Finding(f"{label}: accuracy rises with effective depth", "rises", ours or "one depth",
                    verdict if found else NOT_HERE, why, measured(found, None))
 
@@ -110,7 +104,7 @@ def higher(a: pd.DataFrame, b: pd.DataFrame, claim: str, *, paper: str, names=("
     found = gaps(samples)
     ours = (f"{names[0]} − {names[1]}: " + "; ".join(f"{k}: {g.text(' pt')}"
                                                       for k, g in found.items()))
-    verdict, why = _decided(found, None)
+    verdict, why = decide(found, None)
     return Finding(claim, paper, ours if found else "nothing to compare",
                    verdict if found else NOT_HERE, why, measured(found, None))
 
@@ -123,7 +117,7 @@ def same_accuracy(a: pd.DataFrame, b: pd.DataFrame, claim: str, *, paper: str, m
     g = found["the gap"]
     ours = (f"{names[0]} {a[value].mean():.2f}, {names[1]} {b[value].mean():.2f}: "
             f"gap {g.text(' pt')}")
-    verdict, reason = _decided(found, margin)
+    verdict, reason = decide(found, margin)
     return Finding(f"{claim} (±{margin:g} pt)", paper, ours, verdict,
                    "; ".join(x for x in (reason, why) if x), measured(found, margin), margin)
 
@@ -171,7 +165,7 @@ def depth_not_parameters(runs: pd.DataFrame, label: str, *, value: str = "test_a
             f"nearest count trained); at depth {deep}, recurrent − feed-forward {deep}: "
             f"{to_d.mean():+.2f}, recurrent − feed-forward {pd_}: {to_p.mean():+.2f}; distance "
             f"to feed-forward {pd_} minus distance to feed-forward {deep}: {g.text(' pt')}")
-    verdict, why = _decided(found, None)
+    verdict, why = decide(found, None)
     if (np.sign(to_p[both]) == np.sign(to_d[both])).all():
         why = "; ".join(x for x in (why, (
             f"the recurrent net lies on the same side of both feed-forward nets in every "

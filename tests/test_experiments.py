@@ -175,13 +175,15 @@ def test_test_accuracy_is_scored_in_the_precision_the_trainer_used(monkeypatch, 
     from recur.evaluation import build_net
 
     seen = {}
-    monkeypatch.setattr(experiments, "evaluate",
-                        lambda net, source, experiment, **kw: seen.update(kw) or [0.0])
+    monkeypatch.setattr(experiments, "score", lambda net, source, experiment, **kw:
+                        seen.update(kw) or {"curve": [0.0], "correct": [True]})
     net = build_net(configs[0])
     experiments.accuracy_on_test_set(configs[0].replace(precision="bf16"), net)
     assert seen["bf16"] is True
     experiments.accuracy_on_test_set(configs[0], net)  # precision fp32
     assert seen["bf16"] is False
+    experiments.test_correct(configs[0].replace(precision="bf16"), net)  # scored alike
+    assert seen["bf16"] is True
 
 
 @pytest.mark.parametrize("ratio", [0.05, 0.318, 0.5, 1.0])
