@@ -19,8 +19,9 @@ from recur.forms import FORMS
 from recur.models import build_model, convs_to_span, receptive_field
 from recur import train as trainer
 
-#: The main sweep's depths with which ``studies="auto"`` runs the size and dilation studies.
-DEFAULT_DEPTHS = (8, 12, 16, 20, 24)
+#: The main sweep's default depths (notebook 03's, the quick profile's), with which
+#: ``studies="auto"`` runs the size and dilation studies.
+DEFAULT_DEPTHS = (8, 20)
 SIZES_SKIPPED = "size study skipped (see the parameters cell)"
 DILATION_SKIPPED = "dilation study skipped (see the parameters cell)"
 
@@ -36,7 +37,8 @@ def describe(configs, *, studies: bool) -> str:
     c = configs[0]
     depths = sorted({k.depth for k in configs})
     seeds = list(dict.fromkeys(k.seed for k in configs))
-    skip = "" if studies else "\nsize and dilation studies (sections 6, 7) skipped: -p studies yes"
+    skip = "" if studies else ("\nsize and dilation studies (sections 6, 7) skipped: "
+                               "-p studies yes (or --profile extended) runs them")
     return (f"{len(configs)} runs: depths {depths} x {{feed-forward, recurrent}} x seeds {seeds}\n"
             f"profile {c.profile}: width {c.width}, {c.n_train:,} training mazes of "
             f"{c.maze_size} size at {c.maze_scale} px/square, {c.epochs} epochs of "

@@ -2,7 +2,12 @@
 
 ``paper``: the authors' settings, from their launch scripts (SPEC 4 table; paper A.2).
 ``quick``: sized for a 2-core CPU in minutes, keeping the paper's trends visible (SPEC 7:
-narrow maze solvers on one-pixel-per-square small mazes).
+narrow maze solvers on one-pixel-per-square small mazes); its seeds, depths and studies
+are the notebooks' parameter defaults, sized for a class and for CI (about 20 minutes in
+all on a 2-core bf16 CPU).
+``extended``: the quick profile's nets (its recipe, so its runs are the same runs), with
+more seeds and depths and every study: the notebooks' parameters of :data:`NOTEBOOK_PARAMETERS`
+(about an hour on a 2-core bf16 CPU).
 
 Each entry is a dict of :class:`recur.config.TrainConfig` fields, plus an optional
 ``lr_rules`` list of ``(recurrent, depths, lr)``: the first rule whose ``recurrent``
@@ -12,7 +17,27 @@ from __future__ import annotations
 
 from recur.config import TrainConfig
 
-PROFILES = ("quick", "paper")
+PROFILES = ("quick", "extended", "paper")
+
+#: The training recipe each profile uses (its runs' ``config.profile``): the extended
+#: profile trains the quick profile's nets, so a run they share is one run, one record.
+RECIPES = {"quick": "quick", "extended": "quick", "paper": "paper"}
+
+#: Notebook parameters a profile sets over the notebooks' own defaults (which are the
+#: quick profile's), by notebook number; the runner passes them to papermill.
+NOTEBOOK_PARAMETERS = {
+    "extended": {
+        "02": {"depths": {"mlp": [3, 4, 5, 6, 7, 8, 9, 10], "convnet": [4, 5, 6, 7, 8],
+                          "resnet": [7, 11, 15, 19]},
+               "seeds": {"mlp": list(range(8)), "convnet": [0, 1, 2, 3],
+                         "resnet": [0, 1, 2, 3]}},
+        "03": {"depth": [8, 12, 16, 20, 24], "seeds": [0, 1], "studies": "yes",
+               "sizes": ["small", "medium", "large"], "size_depths": [20],
+               "dilated_depths": [16, 20]},
+        "04": {"seeds": [0, 1, 2]},
+        "05": {"other_seeds": 3},
+    },
+}
 
 _COMMON = dict(momentum=0.9, weight_decay=2e-4, warmup_epochs=5.0, gamma=0.1, milestones=())
 
@@ -81,11 +106,27 @@ QUICK = {
 }
 
 
+def check_profile(profile: str) -> str:
+    """``profile``, or a ``ValueError`` naming the profiles there are."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+    return profile
+
+
+def recipe(profile: str) -> str:
+    """The profile whose training settings ``profile`` uses (:data:`RECIPES`)."""
+    return RECIPES[check_profile(profile)]
+
+
+def notebook_parameters(profile: str, notebook: str) -> dict:
+    """What ``profile`` sets over notebook ``notebook``'s (``"03"``) parameter defaults."""
+    return dict(NOTEBOOK_PARAMETERS.get(check_profile(profile), {}).get(notebook, {}))
+
+
 def settings(profile: str, experiment: str, family: str, dataset: str,
              optimizer: str | None = None) -> dict:
     """The profile's table entry (with ``lr_rules`` still in it)."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+    profile = recipe(profile)
     table = (PAPER if profile == "paper" else QUICK).get(experiment)
     if table is None:
         raise ValueError(f"unknown experiment {experiment!r}; choose from mazes, classification")
@@ -115,7 +156,7 @@ def make_config(profile: str, experiment: str, *, family: str, recurrent: bool, 
             entry["lr"] = lr
             break
     values = dict(entry, experiment=experiment, family=family, recurrent=recurrent,
-                  depth=depth, dataset=dataset, seed=seed, profile=profile)
+                  depth=depth, dataset=dataset, seed=seed, profile=recipe(profile))
     if optimizer is not None:  # picks the maze recipe above, and is the optimizer anyway
         values["optimizer"] = optimizer
     values.update(overrides)

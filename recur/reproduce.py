@@ -19,7 +19,7 @@ from jupyter_client import AsyncKernelManager
 from recur import readme, results
 from recur.executed import read_notebook
 from recur.mazes import default_cache_dir
-from recur.profiles import PROFILES
+from recur.profiles import check_profile, notebook_parameters
 from recur.provenance import ROOT, git_commit, versions
 from recur.site import build as build_site
 from recur.storage import DamagedFile, atomic_write, ensure_writable
@@ -100,6 +100,12 @@ def run_notebook(src: Path, dst: Path, profile: str, device: str | None = None) 
     # notebooks carry no injected-parameters cell.
     if "profile" in declared and declared["profile"]["default"].strip("'\"") != profile:
         parameters["profile"] = profile
+    sizes = notebook_parameters(profile, src.name[:2])  # the profile's seeds, depths, studies
+    unknown = sorted(set(sizes) - set(declared))
+    if unknown:  # a profile naming a parameter the notebook lost: say so before any work
+        raise ValueError(f"the {profile} profile sets {', '.join(unknown)} of {src.name}, "
+                         f"which takes {', '.join(declared)} (recur/profiles.py)")
+    parameters.update(sizes)
     if device is not None and "device" in declared:
         parameters["device"] = device
     start = time.perf_counter()
@@ -150,8 +156,7 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
     ``site``: then build the reading site from the executed notebooks into ``output/site``
     (:mod:`recur.site`).
     """
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+    check_profile(profile)
     if update_notebooks and (profile != "quick" or device is not None):
         raise ValueError("--update-notebooks writes the committed notebooks, which hold the "
                          "quick profile on the default device: drop --profile/--device")
@@ -171,8 +176,8 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
     for src, summary in zip(paths, summaries):
         if update_notebooks and summary["status"] == "ok":
             shutil.copyfile(summary["output"], src)
-    if output == results.profile_dir(profile):  # the real results: refresh the README table
-        readme.update_readme(profile)
+    if profile == "quick" and output == results.profile_dir(profile):  # the README's tables
+        readme.update_readme(profile)  # are the quick profile's; the site shows the others
     if site and any(s["status"] == "ok" for s in summaries):
         build_site(output, profile=profile, log=log)
     return summaries

@@ -52,7 +52,7 @@ def test_maze_claims_follow_the_studies_that_ran():
 
 
 def test_classification_claims_per_family_on_the_committed_runs():
-    runs = results.with_settings(results.table(ROOT / "results" / "quick"))
+    runs = results.with_settings(results.table(ROOT / "results" / "extended"))
     digits = runs[(runs.experiment == "classification") & runs.family.isin(["mlp", "convnet"])
                   & (runs.split == "per seed")]  # notebook 02's runs: a split per seed
     assert digits.groupby("family").seed.nunique().to_dict() == {"convnet": 4, "mlp": 8}

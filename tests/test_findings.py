@@ -262,11 +262,12 @@ def test_a_comparison_of_mixed_environments_is_refused():
     assert "2 runs in bf16" in results.trained_with(runs.iloc[:2].assign(device="cpu"))
 
 
-def test_every_committed_quick_record_shares_one_environment_and_scores_per_image():
+@pytest.mark.parametrize("profile", ["quick", "extended"])
+def test_every_committed_record_shares_one_environment_and_scores_per_image(profile):
     """The claims compare only runs of one precision, torch and commit: every committed
-    quick record (all of them are compared somewhere) shares them; and each record's
+    record of a profile (all of them are compared somewhere) shares them; and each record's
     per-image scores agree with its accuracy."""
-    runs = results.table(ROOT / "results" / "quick")
+    runs = results.table(ROOT / "results" / profile)
     assert len(runs) > 0
     env = claims.one_environment(runs)
     assert set(env) == set(claims.ENVIRONMENT)

@@ -90,7 +90,7 @@ def test_ready_specs_accept_good_values(spec, good):
     (params.SEEDS, [True], "a non-empty list of non-negative integers"),
     (params.SEEDS, [0.0], "a non-empty list of non-negative integers"),
     (params.SEEDS, 0, "a non-empty list of non-negative integers"),
-    (params.PROFILE, "fast", "one of 'quick', 'paper'"),
+    (params.PROFILE, "fast", "one of 'quick', 'extended', 'paper'"),
     (params.DEVICE, "gpu", "one of 'auto', 'cpu', 'cuda', 'mps'"),
     (params.DATASET, "mnist", "one of 'digits', 'cifar10', 'svhn', 'emnist'"),
     (params.DOWNLOAD, 1, "bool"),
@@ -135,7 +135,7 @@ def test_an_int_parameter_takes_numpy_integers_but_never_a_flag():
 
 
 # --------------------------------------------------------------------------- run names
-RUNS = sorted((Path(__file__).parents[1] / "results" / "quick" / "runs").glob("*.json"))
+RUNS = sorted((Path(__file__).parents[1] / "results").glob("*/runs/*.json"))
 
 
 def test_committed_records_keep_their_names():
@@ -195,3 +195,20 @@ def test_depth_list_and_the_new_ready_specs():
     assert params.COUNT.ok(0) and not params.COUNT.ok(-1) and not params.COUNT.ok(True)
     assert params.WIDTH.ok(0) and params.WIDTH.ok(256) and not params.WIDTH.ok(1)
     assert "0 (the paper's parameter ratio)" in params.WIDTH.describe()
+
+
+def test_the_extended_profile_trains_the_quick_profiles_nets():
+    """A run both profiles make is one run (one name, one record), and an unknown profile
+    is named with the ones there are."""
+    from recur import profiles
+    for experiment, family, depth in (("mazes", "maze", 20), ("classification", "resnet", 19)):
+        quick = profiles.make_config("quick", experiment, family=family, recurrent=True,
+                                     depth=depth, seed=3)
+        extended = profiles.make_config("extended", experiment, family=family,
+                                        recurrent=True, depth=depth, seed=3)
+        assert extended == quick and extended.name() == quick.name()
+        assert extended.profile == "quick"
+    paper = profiles.make_config("paper", "mazes", family="maze", recurrent=True, depth=20)
+    assert paper.profile == "paper" and paper.width == 128
+    with pytest.raises(ValueError, match="unknown profile 'huge'; choose from quick, extended"):
+        profiles.make_config("huge", "mazes", family="maze", recurrent=True, depth=20)

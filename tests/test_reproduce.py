@@ -8,6 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from recur.profiles import notebook_parameters
 from recur.reproduce import RUNNER, notebook_paths, reproduce
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,7 +259,8 @@ def test_notebooks_reject_bad_parameters_before_any_work(tmp_path, monkeypatch, 
 @pytest.mark.parametrize("params,runs,studies", [
     ({"depth": 20}, "4 runs: depths [20]", False),
     ({"depth": 20, "studies": "yes"}, "4 runs: depths [20]", True),
-    ({}, "20 runs: depths [8, 12, 16, 20, 24]", True),
+    ({}, "8 runs: depths [8, 20]", False),
+    (notebook_parameters("extended", "03"), "20 runs: depths [8, 12, 16, 20, 24]", True),
 ])
 def test_naming_a_depth_in_notebook_03_trains_that_depth_only(tmp_path, params, runs, studies):
     """`papermill 03_mazes.ipynb out.ipynb -p depth 20` plans the depth-20 runs of both
@@ -315,3 +317,43 @@ def test_saved_figures_replace_an_earlier_versions(tmp_path):
         nbformat.v4.new_output("display_data", data={"image/png": png})])])
     assert save_figures(nb, tmp_path, "05_x") == [tmp_path / "05_x-cell00-0.png"]
     assert not stale.exists() and keep.exists()
+
+
+def test_a_profile_sets_its_notebook_parameters(tmp_path, monkeypatch):
+    """The runner passes a profile's notebook parameters (by notebook number) to papermill
+    and records them; a parameter the notebook does not take stops the notebook with its
+    name before anything runs there."""
+    from recur import profiles
+    src = tmp_path / "nbs"
+    src.mkdir()
+    _notebook(src / "01_seeds.ipynb", "print('seeds', seeds)",
+              params="profile = 'quick'\nseeds = [0]")
+    _notebook(src / "02_other.ipynb", "print('ran')")
+    monkeypatch.setitem(profiles.NOTEBOOK_PARAMETERS, "extended",
+                        {"01": {"seeds": [0, 1, 2]}, "02": {"seeds": [5]}})
+    with pytest.raises(ValueError, match=r"sets seeds of 02_other\.ipynb, which takes profile"):
+        reproduce("extended", folder=src, output=tmp_path / "out", site=False)
+    out = tmp_path / "out2"
+    reproduce("extended", notebooks=["01"], folder=src, output=out, site=False)
+    nb = nbformat.read(out / "01_seeds.ipynb", as_version=4)
+    assert nb.metadata["recur"]["parameters"] == {"profile": "extended", "seeds": [0, 1, 2]}
+    assert "seeds [0, 1, 2]" in nb.cells[-1].outputs[0]["text"]
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
+def test_each_profiles_notebook_parameters_pass_the_notebooks_own_checks(path, tmp_path):
+    """What every profile sets in a notebook is a parameter it takes, with a value its
+    validation cell (the cell after the parameters) accepts."""
+    import papermill as pm
+    from recur.profiles import NOTEBOOK_PARAMETERS
+    for profile, per_notebook in NOTEBOOK_PARAMETERS.items():
+        given = per_notebook.get(path.name[:2])
+        if not given:
+            continue
+        nb = nbformat.read(path, as_version=4)
+        at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+        nb.cells = nb.cells[:at + 2]
+        nbformat.write(nb, tmp_path / path.name)
+        pm.execute_notebook(str(tmp_path / path.name), str(tmp_path / "out.ipynb"),
+                            parameters={"profile": profile, **given}, kernel_name="python3",
+                            progress_bar=False, cwd=str(ROOT / "notebooks"))
