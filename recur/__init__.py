@@ -10,10 +10,11 @@ The core (no torch; configs, records and verdicts are read without loading a mod
   recur.datasets     the datasets' facts (INFO, shapes) and readers of their on-disk formats
   recur.depths       each family's valid effective depths and the paper's widths (SPEC 2)
   recur.config       TrainConfig: one frozen, validated dataclass per run
-  recur.profiles     the quick and paper settings as tables (SPEC 4); make_config
+  recur.profiles     the profiles' recipes (SPEC 4) and notebook parameters; make_config
   recur.results      run records -> tidy tables, means and standard errors over seeds
   recur.findings     the decision rule: gaps, intervals, equivalence and direction verdicts
   recur.verdicts     the rule applied to tables of runs: the shapes a claim takes
+  recur.planning     how many seeds a claim needs: the rule's power side, for the profiles
   recur.report       findings, facts and the rule as markdown
   recur.paper        the paper's reported numbers (Tables 1, 2, 3, 6; CKA) and the margins
   recur.claims       the paper's claims, notebook by notebook, decided by recur.verdicts

@@ -13,6 +13,7 @@ import json
 import sys
 
 from recur.config import EXPERIMENTS
+from recur.params import SPLIT_POLICIES
 from recur.profiles import PROFILES
 from recur.storage import StorageError
 
@@ -37,7 +38,9 @@ def _parse_sets(pairs) -> dict:
 def _add_reproduce(sub) -> None:
     rep = sub.add_parser("reproduce", help="execute the notebooks with papermill")
     rep.add_argument("--profile", default="quick", choices=PROFILES,
-                     help="quick: minutes on a laptop CPU; paper: the authors' settings (GPU)")
+                     help="quick: minutes on a laptop CPU; extended: its nets with more "
+                          "seeds, depths and studies; evidence: the seeds the claims need "
+                          "(GPU); paper: the authors' settings (GPU)")
     rep.add_argument("--notebooks", nargs="*", metavar="NN",
                      help="numbers of the notebooks to run (default: all, in order)")
     rep.add_argument("--device", help="passed to notebooks that take a device parameter")
@@ -51,6 +54,9 @@ def _add_reproduce(sub) -> None:
                           "(how the committed quick-profile notebooks are made)")
     rep.add_argument("--no-site", action="store_true",
                      help="skip building the reading site (<output>/site) at the end")
+    rep.add_argument("--dry-run", action="store_true",
+                     help="check the profile's parameters in each notebook's own "
+                          "validation cell and print them; train and write nothing")
 
 
 def _add_site(sub) -> None:
@@ -95,6 +101,8 @@ def _add_sweep(sub) -> None:
                     "first four of each family)")
     sw.add_argument("--seeds", nargs="+", type=int, default=[0])
     sw.add_argument("--datasets", nargs="*")
+    sw.add_argument("--split", default="fixed", choices=SPLIT_POLICIES,
+                    help="digits: one train/test split, or one per seed (notebook 02's)")
     sw.add_argument("--profile", default="quick", choices=PROFILES)
     sw.add_argument("--device", default="auto")
     sw.add_argument("--timeout-min", type=int, default=60)
@@ -131,7 +139,7 @@ def _sweep(args, parser) -> int:
     try:
         configs = grid(args.experiment, families=args.families, depths=args.depths,
                        seeds=args.seeds, datasets=args.datasets, profile=args.profile,
-                       device=args.device)
+                       split=args.split, device=args.device)
         jobs = submit(configs, launcher=args.launcher, folder=args.folder,
                       results_dir=args.results, timeout_min=args.timeout_min,
                       array_parallelism=args.array_parallelism, partition=args.partition,
@@ -180,7 +188,16 @@ def _train(args, parser) -> int:
 
 
 def _reproduce(args, parser) -> int:
-    from recur.reproduce import reproduce
+    from recur.reproduce import dry_run, reproduce
+    if args.dry_run:
+        try:
+            checked = dry_run(args.profile, args.notebooks)
+        except ValueError as err:
+            parser.error(str(err))
+        for s in checked:
+            if s["status"] != "ok":
+                print(f"[recur] FAILED {s['notebook']}: {s['error']}", file=sys.stderr)
+        return 1 if any(s["status"] != "ok" for s in checked) else 0
     try:
         summaries = reproduce(args.profile, args.notebooks, args.device, args.output,
                               args.update_notebooks, fresh=args.fresh, site=not args.no_site)

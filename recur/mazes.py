@@ -37,10 +37,6 @@ __all__ = ["Mazes", "cells_for", "check", "count_duplicates", "fixed_offsets",
            "path_lengths", "render", "split_summary", "to_text"]
 
 #: The paper's names for its three datasets (grid without border: 9×9, 11×11, 13×13).
-#: Train/test mazes per size: the paper's 50,000 + 10,000, and a fifth of that for the
-#: quick profile (2-core CPU).
-SPLIT_SIZES = {"paper": (50_000, 10_000), "quick": (10_000, 2_000),
-               "extended": (10_000, 2_000)}  # the quick profile's, as its nets are
 #: Bumped whenever generation changes, so on-disk caches of older mazes are not reused.
 GENERATOR_VERSION = 1
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from recur import results
 from recur.executed import decision_rule, findings_tables, read_notebook
 from recur.provenance import ROOT
+from recur.site import side_by_side
 from recur.storage import DamagedFile, atomic_write, read_text, warn
 
 README = ROOT / "README.md"
@@ -43,13 +44,45 @@ def _between(text: str, start: str, end: str, body: str) -> str:
     return text[:text.index(start) + len(start)] + "\n" + body + "\n" + text[text.index(end):]
 
 
+def markers(profile: str) -> tuple[str, str]:
+    """The README's markers around the verdicts of ``profile`` beside the quick ones."""
+    return f"<!-- findings:{profile}:start -->", f"<!-- findings:{profile}:end -->"
+
+
+def beside_quick(quick: Path, other: Path, profile: str) -> str:
+    """Each notebook's verdicts in ``profile`` (executed notebooks in ``other``) beside the
+    quick profile's (in ``quick``), as the notebooks displayed them; a table per notebook."""
+    parts = []
+    for path in sorted(Path(other).glob("0*.ipynb")):
+        try:
+            theirs = findings_tables(read_notebook(path))
+            ours = (findings_tables(read_notebook(Path(quick) / path.name))
+                    if (Path(quick) / path.name).exists() else [])
+        except DamagedFile as err:
+            warn(f"{err}; its verdicts are left out of the README until it is run again")
+            continue
+        if theirs:
+            where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            parts.append(f"**{path.stem}** (`{where}`)\n\n" + side_by_side(ours, theirs, profile))
+    return "\n\n".join(parts) or f"_No executed {profile}-profile notebooks with findings yet._"
+
+
 def update_readme(profile: str = "quick", results_root: Path | None = None,
                   readme: Path = README) -> bool:
-    """Regenerate the README's results table from ``results/<profile>/runs``, so numbers
-    there are never typed by hand.  Returns whether the README changed."""
+    """Regenerate the README's blocks of ``profile`` from ``results/<profile>``, so numbers
+    there are never typed by hand: for the quick profile its results table (from the run
+    records) and its "What we found" tables; for another profile, where the README has its
+    :func:`markers`, its verdicts beside the quick ones.  Returns whether it changed."""
     root = Path(results_root) if results_root else results.profile_dir(profile)
-    df = results.table(root)
     text = read_text(readme, "README")
+    if profile != "quick":
+        start, end = markers(profile)
+        new = (_between(text, start, end, beside_quick(root.parent / "quick", root, profile))
+               if start in text and end in text else text)
+        if new != text:
+            atomic_write(readme, new)
+        return new != text
+    df = results.table(root)
     if START not in text or END not in text:
         raise DamagedFile(f"README {readme} has no {START} … {END} section to fill (cut "
                           f"short or edited?); it is left unchanged")

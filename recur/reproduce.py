@@ -90,24 +90,31 @@ def kernel_with(env: dict) -> type:
     return Kernel
 
 
-def run_notebook(src: Path, dst: Path, profile: str, device: str | None = None) -> dict:
-    """Execute one notebook into ``dst``; returns a summary (never raises on cell errors)."""
+def parameters_for(src: Path, profile: str, device: str | None = None) -> dict:
+    """What the runner passes to notebook ``src`` for ``profile``: only what differs from
+    the notebook's defaults (so the quick profile's notebooks carry no injected-parameters
+    cell), and the profile's notebook parameters (:data:`recur.profiles.NOTEBOOK_PARAMETERS`)."""
     import papermill as pm
 
     declared = pm.inspect_notebook(str(src))
     parameters = {}
-    # Pass only what differs from the notebook's defaults, so the quick profile's
-    # notebooks carry no injected-parameters cell.
     if "profile" in declared and declared["profile"]["default"].strip("'\"") != profile:
         parameters["profile"] = profile
+    if device is not None and "device" in declared:
+        parameters["device"] = device
     sizes = notebook_parameters(profile, src.name[:2])  # the profile's seeds, depths, studies
     unknown = sorted(set(sizes) - set(declared))
     if unknown:  # a profile naming a parameter the notebook lost: say so before any work
         raise ValueError(f"the {profile} profile sets {', '.join(unknown)} of {src.name}, "
                          f"which takes {', '.join(declared)} (recur/profiles.py)")
-    parameters.update(sizes)
-    if device is not None and "device" in declared:
-        parameters["device"] = device
+    return parameters | sizes
+
+
+def run_notebook(src: Path, dst: Path, profile: str, device: str | None = None) -> dict:
+    """Execute one notebook into ``dst``; returns a summary (never raises on cell errors)."""
+    import papermill as pm
+
+    parameters = parameters_for(src, profile, device)
     start = time.perf_counter()
     status, error = "ok", None
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -141,6 +148,46 @@ def finish_notebook(tmp: Path, dst: Path, profile: str, parameters: dict) -> Non
     save_figures(nb, dst.parent / "figures", dst.stem)
 
 
+def _brief(value):
+    """``value`` for a log line: a long list of seeds as ``[0, ..., 63] (64)``."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_brief(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list) and len(value) > 8:
+        return f"[{value[0]!r}, ..., {value[-1]!r}] ({len(value)})"
+    return repr(value)
+
+
+def dry_run(profile: str = "quick", notebooks=None, folder: Path = NOTEBOOKS,
+            log=print) -> list[dict]:
+    """Check ``profile`` on the selected notebooks without training anything: each
+    notebook's parameters for it, run through the notebook's parameters cell and its own
+    validation (the cell after it) only.  Returns one summary per notebook (``notebook``,
+    ``parameters``, ``status``, ``error``); never raises on a notebook's error."""
+    import tempfile
+
+    import papermill as pm
+
+    check_profile(profile)
+    summaries = []
+    for src in notebook_paths(notebooks, Path(folder)):
+        parameters, status, error = parameters_for(src, profile), "ok", None
+        nb = read_notebook(src)
+        at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+        nb.cells = nb.cells[:at + 2]
+        with tempfile.TemporaryDirectory() as tmp:
+            nbformat.write(nb, Path(tmp) / src.name)
+            try:
+                pm.execute_notebook(str(Path(tmp) / src.name), str(Path(tmp) / "out.ipynb"),
+                                    parameters=parameters, kernel_name="python3",
+                                    cwd=str(src.parent), progress_bar=False)
+            except Exception as err:  # the notebook's validation error, as a reader sees it
+                status, error = "failed", f"{type(err).__name__}: {str(err).strip()[-2000:]}"
+        log(f"[recur] {src.name} ({profile} profile): parameters {status}: {_brief(parameters)}")
+        summaries.append({"notebook": src.name, "parameters": parameters, "status": status,
+                          "error": error})
+    return summaries
+
+
 def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
               output: Path | None = None, update_notebooks: bool = False,
               folder: Path = NOTEBOOKS, fresh: bool = False, site: bool = True,
@@ -161,6 +208,8 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
         raise ValueError("--update-notebooks writes the committed notebooks, which hold the "
                          "quick profile on the default device: drop --profile/--device")
     paths = notebook_paths(notebooks, Path(folder))
+    for src in paths:  # every notebook takes what the profile sets, before any runs
+        parameters_for(src, profile, device)
     output = Path(output) if output is not None else results.profile_dir(profile)
     ensure_writable(output, "pass --output to write elsewhere")  # before any notebook runs
     ensure_writable(default_cache_dir(), "set RECUR_CACHE to cache mazes elsewhere")
@@ -176,8 +225,8 @@ def reproduce(profile: str = "quick", notebooks=None, device: str | None = None,
     for src, summary in zip(paths, summaries):
         if update_notebooks and summary["status"] == "ok":
             shutil.copyfile(summary["output"], src)
-    if profile == "quick" and output == results.profile_dir(profile):  # the README's tables
-        readme.update_readme(profile)  # are the quick profile's; the site shows the others
+    if output == results.profile_dir(profile):  # the real results: refresh the README's part
+        readme.update_readme(profile)
     if site and any(s["status"] == "ok" for s in summaries):
         build_site(output, profile=profile, log=log)
     return summaries

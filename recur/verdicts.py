@@ -24,6 +24,17 @@ def _form(runs: pd.DataFrame, recurrent: bool) -> pd.DataFrame:
     return runs[runs.recurrent.astype(bool) == recurrent]
 
 
+def form_samples(runs: pd.DataFrame, value: str = "test_acc", where: str = "depth") -> dict:
+    """Recurrent − feed-forward per seed at each depth with both forms (``"depth 8"`` ->
+    :class:`~recur.findings.Sample`); depths where the recurrent net has one module are
+    left out (there the two forms are one net)."""
+    one = runs.recurrent.astype(bool) & (runs.get("iterations") == 1)
+    same_net = sorted(set(runs.loc[one, "depth"]))
+    return {f"{where} {d}": sample([(1, _form(g, True)), (-1, _form(g, False))], value)
+            for d, g in runs[~runs.depth.isin(same_net)].groupby("depth")
+            if g.recurrent.astype(bool).nunique() == 2}
+
+
 def forms_agree(runs: pd.DataFrame, label: str, *, margin: float, value: str = "test_acc",
                 where: str = "depth") -> Finding:
     """The central claim: at every effective depth the two forms reach the same accuracy,
@@ -33,13 +44,8 @@ def forms_agree(runs: pd.DataFrame, label: str, *, margin: float, value: str = "
     claim = (f"{label}: recurrent ≈ feed-forward at equal effective depth (±{margin:g} pt)"
              if where == "depth" else f"{label}: recurrent ≈ feed-forward at every {where} "
                                       f"(±{margin:g} pt)")
-    one = runs.recurrent.astype(bool) & (runs.get("iterations") == 1)
-    same_net = sorted(set(runs.loc[one, "depth"]))
-    depth_of, samples = {}, {}  # the text's group name -> its depth, its sample
-    for d, g in runs[~runs.depth.isin(same_net)].groupby("depth"):
-        if g.recurrent.astype(bool).nunique() == 2:
-            depth_of[f"{where} {d}"] = d
-            samples[f"{where} {d}"] = sample([(1, _form(g, True)), (-1, _form(g, False))], value)
+    samples = form_samples(runs, value, where)
+    depth_of = {k: int(k.rsplit(" ", 1)[1]) for k in samples}  # group name -> its depth
     if not samples:
         return Finding(claim, "curves on top of each other", "no depth with both forms",
                        NOT_HERE)

@@ -16,7 +16,7 @@ MAX_MODULE, MAX_FUNCTION, MAX_CELL = 400, 50, 12
 #: the torch-free core: configs, profiles, depth and width tables, dataset facts, run
 #: records and tables, the decision rule and its reports, the paper's numbers, the claims
 CORE = ("checks", "forms", "storage", "provenance", "datasets", "depths", "config", "profiles",
-        "results", "findings", "verdicts", "report", "paper", "claims", "params")
+        "results", "findings", "verdicts", "planning", "report", "paper", "claims", "params")
 #: the publishing layer, importable without torch too (it reads notebooks and records)
 PUBLISHING = ("executed", "readme", "site")
 #: every module's floor: 1 the core, 2 data, models and training, 3 analyses and figures,

@@ -27,7 +27,7 @@ def test_describe_and_receptive_fields():
     text = maze_study.describe(configs, studies=False)
     assert text.startswith("8 runs: depths [8, 12] x {feed-forward, recurrent} x seeds [0, 1]\n"
                            "profile quick: width ")
-    assert text.endswith("skipped: -p studies yes")
+    assert text.endswith("skipped: -p studies yes (or --profile extended) runs them")
     assert "skipped" not in maze_study.describe(configs, studies=True)
     span, fields = maze_study.receptive_fields(configs[0], [8, 12])
     assert span == convs_to_span(5, configs[0].maze_scale)

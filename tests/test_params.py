@@ -90,7 +90,7 @@ def test_ready_specs_accept_good_values(spec, good):
     (params.SEEDS, [True], "a non-empty list of non-negative integers"),
     (params.SEEDS, [0.0], "a non-empty list of non-negative integers"),
     (params.SEEDS, 0, "a non-empty list of non-negative integers"),
-    (params.PROFILE, "fast", "one of 'quick', 'extended', 'paper'"),
+    (params.PROFILE, "fast", "one of 'quick', 'extended', 'evidence', 'paper'"),
     (params.DEVICE, "gpu", "one of 'auto', 'cpu', 'cuda', 'mps'"),
     (params.DATASET, "mnist", "one of 'digits', 'cifar10', 'svhn', 'emnist'"),
     (params.DOWNLOAD, 1, "bool"),

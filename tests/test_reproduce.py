@@ -107,7 +107,27 @@ def _git(*args) -> str:
                           check=True).stdout.strip()
 
 
-@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
+EXTENDED = sorted((ROOT / "results" / "extended").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", EXTENDED, ids=lambda p: p.name)
+def test_the_extended_profiles_notebooks_were_made_by_the_runner_with_its_parameters(path):
+    from recur.profiles import notebook_parameters
+    nb = nbformat.read(path, as_version=4)
+    meta = nb.metadata.get("recur", {})
+    assert meta.get("produced_by") == RUNNER and meta.get("profile") == "extended"
+    assert meta["parameters"] == {"profile": "extended",
+                                  **notebook_parameters("extended", path.name[:2])}
+    code = [c for c in nb.cells
+            if c.cell_type == "code" and "skip-execution" not in c.metadata.get("tags", [])]
+    assert not any("error" == o.get("output_type") for c in code for o in c.outputs)
+    source = nbformat.read(ROOT / "notebooks" / path.name, as_version=4)
+    ran = [c.source for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    assert ran == [c.source for c in source.cells], f"{path.name} ran other cells than notebooks/"
+
+
+@pytest.mark.parametrize("path", notebook_paths() + EXTENDED,
+                         ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_committed_notebooks_name_the_code_they_ran(path):
     """The commit a committed notebook records was clean, and it had the same library
     (recur/) and the same notebook code as the commit that holds the executed notebook:
@@ -120,7 +140,7 @@ def test_committed_notebooks_name_the_code_they_ran(path):
     assert recorded and not recorded.endswith("-dirty"), f"{path.name} ran on {recorded}"
     assert _git("rev-parse", f"{recorded}:recur") == _git("rev-parse", f"{holder}:recur"), \
         f"{path.name} ran on {recorded[:9]}, whose recur/ differs from {holder[:9]}'s"
-    rel = path.relative_to(ROOT).as_posix()
+    rel = f"notebooks/{path.name}"  # the notebook's code, then and when its run was committed
     then = nbformat.reads(_git("show", f"{recorded}:{rel}"), as_version=4)
     now = nbformat.reads(_git("show", f"{holder}:{rel}"), as_version=4)
     assert [c.source for c in then.cells] == [c.source for c in now.cells], \
@@ -211,6 +231,36 @@ def test_readme_findings_are_the_executed_notebooks_tables(tmp_path):
     text = readme.read_text()
     assert "**02_x**" in text and table in text and facts in text
     assert "| other | table |" not in text and "stale findings" not in text
+
+
+def test_readme_shows_another_profiles_verdicts_beside_the_quick_ones(tmp_path):
+    """``update_readme("extended")`` fills its own block with each notebook's verdicts beside
+    the quick profile's, and leaves the quick blocks (results table, findings) alone."""
+    import nbformat
+
+    from recur.findings import Finding
+    from recur.readme import markers, update_readme
+    from recur.report import report
+
+    def executed(folder, verdict):
+        table = report([Finding("forms agree", "paper", "ours", verdict)])
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("display(...)", outputs=[
+            nbformat.v4.new_output("display_data", data={"text/markdown": table})])])
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / "02_x.ipynb")
+
+    executed(tmp_path / "results" / "quick", "inconclusive")
+    executed(tmp_path / "results" / "extended", "reproduced")
+    start, end = markers("extended")
+    readme = tmp_path / "README.md"
+    quick_part = "<!-- results:start -->\nkept\n<!-- results:end -->\n"
+    readme.write_text(quick_part + f"{start}\nstale\n{end}\n")
+    assert update_readme("extended", tmp_path / "results" / "extended", readme)
+    text = readme.read_text()
+    assert text.startswith(quick_part) and "stale" not in text
+    assert "| claim | quick | extended |" in text
+    assert "| forms agree | **inconclusive** | **reproduced** |" in text
+    assert not update_readme("extended", tmp_path / "results" / "extended", readme)
 
 
 def test_comparison_never_averages_runs_of_different_settings():
@@ -340,20 +390,23 @@ def test_a_profile_sets_its_notebook_parameters(tmp_path, monkeypatch):
     assert "seeds [0, 1, 2]" in nb.cells[-1].outputs[0]["text"]
 
 
-@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
-def test_each_profiles_notebook_parameters_pass_the_notebooks_own_checks(path, tmp_path):
-    """What every profile sets in a notebook is a parameter it takes, with a value its
-    validation cell (the cell after the parameters) accepts."""
-    import papermill as pm
+@pytest.mark.parametrize("profile", ["extended", "evidence"])
+def test_a_dry_run_checks_each_notebooks_parameters_in_its_own_validation(profile):
+    """What a profile sets in every notebook is a parameter it takes, with a value its
+    validation cell (the cell after the parameters) accepts: the dry run trains nothing."""
     from recur.profiles import NOTEBOOK_PARAMETERS
-    for profile, per_notebook in NOTEBOOK_PARAMETERS.items():
-        given = per_notebook.get(path.name[:2])
-        if not given:
-            continue
-        nb = nbformat.read(path, as_version=4)
-        at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
-        nb.cells = nb.cells[:at + 2]
-        nbformat.write(nb, tmp_path / path.name)
-        pm.execute_notebook(str(tmp_path / path.name), str(tmp_path / "out.ipynb"),
-                            parameters={"profile": profile, **given}, kernel_name="python3",
-                            progress_bar=False, cwd=str(ROOT / "notebooks"))
+    from recur.reproduce import dry_run
+    checked = dry_run(profile, log=lambda *a: None)
+    assert [s["status"] for s in checked] == ["ok"] * len(notebook_paths()), checked
+    for s in checked:
+        assert s["parameters"] == {"profile": profile,
+                                   **NOTEBOOK_PARAMETERS[profile].get(s["notebook"][:2], {})}
+
+
+def test_a_dry_run_reports_a_value_the_notebook_refuses(monkeypatch):
+    from recur import profiles
+    from recur.reproduce import dry_run
+    monkeypatch.setitem(profiles.NOTEBOOK_PARAMETERS, "extended", {"04": {"seeds": [-1]}})
+    (checked,) = dry_run("extended", notebooks=["04"], log=lambda *a: None)
+    assert checked["status"] == "failed"
+    assert "seeds = [-1] is not allowed: use a non-empty list of non-negative" in checked["error"]
