@@ -11,7 +11,7 @@ from pathlib import Path
 from recur import results
 from recur.executed import decision_rule, findings_tables, read_notebook
 from recur.provenance import ROOT
-from recur.site import side_by_side
+from recur.site import side_by_side, verdict_rows
 from recur.storage import DamagedFile, atomic_write, read_text, warn
 
 README = ROOT / "README.md"
@@ -61,7 +61,7 @@ def beside_quick(quick: Path, other: Path, profile: str) -> str:
         except DamagedFile as err:
             warn(f"{err}; its verdicts are left out of the README until it is run again")
             continue
-        if theirs:
+        if verdict_rows(theirs):  # a notebook with claims (01 checks facts only)
             where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
             parts.append(f"**{path.stem}** (`{where}`)\n\n" + side_by_side(ours, theirs, profile))
     return "\n\n".join(parts) or f"_No executed {profile}-profile notebooks with findings yet._"
