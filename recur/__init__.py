@@ -37,7 +37,7 @@ Data, models and training:
   recur.batched      many seeds of one config as one batched net, each with its own record
 
 Analyses and figures:
-  recur.analysis     module features, activation reuse, linear probes, CKA (5)
+  recur.analysis     module features, activation reuse, linear probes, CKA (5), update sizes
   recur.visualise    feature visualisation: the input that excites a filter most (A.6)
   recur.feature_study  notebook 05's tables: probes beside the paper's, CKA, filter pictures
   recur.experiments  train a list of configs and get the table (what the notebooks call)

@@ -142,3 +142,20 @@ def linear_probes(train_features: list, y_train, test_features: list, y_test, *,
         out.append({"module": k, "train_acc": 100.0 * clf.score(a, np.asarray(y_train)),
                     "test_acc": 100.0 * float(right.mean()), "test_correct": right})
     return out
+
+
+@torch.no_grad()
+def update_sizes(net, x: torch.Tensor, iterations: int | None = None) -> list[float]:
+    """How far each module moves the features: ``‖h_k − h_{k−1}‖ / ‖h_{k−1}‖`` for
+    k = 1 … iterations (``h_0`` the prelude's output; each example's own norms, then the
+    mean over examples), all from one forward pass.  Near 0: the iterations have settled
+    (a fixed point); large and steady: the features keep moving (an orbit or a drift).
+    ``iterations``: run a recurrent net longer (or shorter) than it was trained."""
+    net.eval()
+    features = [net.prelude(x)] + net.trace(x, iterations=iterations, outputs=False)["features"]
+    sizes = []
+    for before, after in zip(features, features[1:]):
+        moved = (after - before).flatten(1).norm(dim=1)
+        sizes.append(float((moved / before.flatten(1).norm(dim=1).clamp_min(1e-12)).mean()))
+    return sizes
+

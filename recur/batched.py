@@ -250,7 +250,7 @@ def _epoch(b: _Batch, epoch: int) -> tuple[list[dict], float]:
         x = torch.stack([p[0] for p in pairs])  # (seeds, B, C, H, W): each seed's own
         y = torch.stack([p[1] for p in pairs])  # (seeds, B) or (seeds, B, H, W)
         wide_x = torch.cat([p[0] for p in pairs], 1)  # (B, seeds·C, H, W)
-        x = x.to(torch.float64) if c.precision == "fp64" else x  # the losses see it too
+        x = x.to(torch.float64) if c.precision == "fp64" and x.is_floating_point() else x
         wide_x = trainer.as_input(wide_x, c)
         trainer.set_lr(opt, c, epoch, step, steps)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=runs[0].bf16):

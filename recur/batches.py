@@ -275,3 +275,33 @@ class MazeBatches:
             view.x = place(self.x, offsets, self.crop)
             view.y = place(self.y[:, None], offsets, self.crop)[:, 0]
         return view
+
+
+# --------------------------------------------------------------------------- tokens
+class TokenBatches:
+    """A split of token sequences and their answers (the p-hop task, :mod:`recur.phop`),
+    int64 (N, T) and (N,) on the device: training batches in a fresh random order drawn
+    from the generator, test batches in order.  Tokens stay integers (an embedding reads
+    them); there is nothing to augment."""
+
+    def __init__(self, tokens, answers, device=None, train: bool = True):
+        self.device, self.train = torch.device(device or "cpu"), train
+        self.x = torch.as_tensor(np.asarray(tokens), dtype=torch.int64).to(self.device)
+        self.y = torch.as_tensor(np.asarray(answers), dtype=torch.int64).to(self.device)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None):
+        n = len(self.x)
+        order = torch.randperm(n, generator=generator) if self.train else torch.arange(n)
+        order = order.to(self.device)
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            yield self.x[idx], self.y[idx]
+
+    def eval_view(self) -> TokenBatches:
+        view = copy.copy(self)  # shares the tensors
+        view.train = False
+        return view
+

@@ -39,6 +39,16 @@ def classification(runs: pd.DataFrame, dataset: str) -> list[Finding]:
         verdicts.depth_not_parameters(mine, family)), mine)]
 
 
+def looped(runs: pd.DataFrame, task: str) -> list[Finding]:
+    """Notebook 06 (beyond the paper): accuracy rises with effective depth in both forms,
+    the looped (recurrent) transformer ≈ the deep one at every depth, and nearer the deep
+    net of its effective depth than the one of its parameters."""
+    one_environment(runs)
+    return at_scale((verdicts.rises_with_depth(runs, task),
+                     verdicts.forms_agree(runs, task, margin=FORMS_MARGIN),
+                     verdicts.depth_not_parameters(runs, task)), runs)
+
+
 #: what a comparison's runs must share: trained with the same precision, torch and training
 #: code (the files that compute a run's numbers, at the commit each run names)
 ENVIRONMENT = ("bf16", "torch", "training code")

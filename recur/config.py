@@ -21,7 +21,7 @@ PRECISIONS = ("auto", "bf16", "fp32", "fp64")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: Fields added after runs were first named, with the value every earlier run had: a field
 #: at that value is left out of :meth:`TrainConfig.key`, so earlier records keep their names.
-ADDED_FIELDS = {"shared_norm": False, "split_seed": None}
+ADDED_FIELDS = {"shared_norm": False, "split_seed": None, "heads": None, "hops": None}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +46,7 @@ class TrainConfig:
     width: int | None = None  # None: the paper's width for family and dataset
     dilation: int = 1  # maze solvers only
     shared_norm: bool = False  # recurrent resnet_bn only: one BatchNorm set for every iteration
+    heads: int | None = None  # transformer only: attention heads (None: the family's 4)
     # data
     maze_size: str | int = "small"  # mazes: size name or cells
     maze_scale: int = 2  # pixels per grid square
@@ -53,6 +54,7 @@ class TrainConfig:
     n_train: int | None = None  # mazes: 50,000 in the paper; image data: all
     n_test: int | None = None
     split_seed: int | None = None  # digits only: draw its train/test split with this seed
+    hops: int | None = None  # phop only (required there): pointers followed to the answer
     recurrent_lr_scale: bool = False  # mazes: the shared module learns at lr / iterations
     # evaluation
     extra_iterations: int = 0  # recurrent nets are also scored with up to this many more
@@ -99,7 +101,8 @@ class TrainConfig:
                                       ("seed", 0, False), ("extra_iterations", 0, False),
                                       ("width", 2, True), ("maze_crop", 1, True),
                                       ("n_train", 1, True), ("n_test", 1, True),
-                                      ("split_seed", 0, True)):
+                                      ("split_seed", 0, True), ("heads", 1, True),
+                                      ("hops", 1, True)):
             value = getattr(self, name)
             checks.integer(name, value, least, optional=optional)
             if value is not None:
@@ -120,10 +123,11 @@ class TrainConfig:
 
     def _check_combinations(self) -> None:
         """Options that only some datasets or families take."""
-        if self.dataset == "phop":
-            raise ValueError("dataset 'phop' (recur.phop, the p-hop task) has no batch source "
-                             "yet: its models can be built (recur.models.build_model), not "
-                             "trained")
+        if (self.hops is not None) != (self.dataset == "phop"):
+            raise ValueError(f"hops is the p-hop task's (dataset 'phop', where it is "
+                             f"required); got hops={self.hops!r} on {self.dataset}")
+        if self.heads is not None and self.family != "transformer":
+            raise ValueError(f"heads is the transformer's; {self.family} has no attention")
         if self.split_seed is not None and self.dataset != "digits":
             raise ValueError(f"split_seed is for the digits, which have no official split; "
                              f"{self.dataset}'s is fixed (use split_seed=None)")

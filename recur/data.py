@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from recur import checks, datasets
-from recur.batches import BatchSource, ImageBatches, MazeBatches, MazeDataset, TensorLoader
+from recur.batches import (BatchSource, ImageBatches, MazeBatches, MazeDataset, TensorLoader,
+                           TokenBatches)
 from recur.datasets import IMAGE_DATASETS, INFO, SPLITS, default_data_dir, load_digits
 
 __all__ = ["FolderBatches", "check_available", "imagenet_folder", "imagenet_loader", "load",
@@ -171,12 +172,25 @@ def make_data(config, device, *, root=None,
         return FolderBatches(root, "train", device), FolderBatches(root, "test", device)
     if config.experiment == "mazes":
         return tuple(maze_batches(config, split, device) for split in SPLITS)
+    if config.dataset == "phop":
+        return token_batches(config, device)
     if config.dataset != "digits":  # fail before any loading if the files are missing
         check_available(config.dataset, "train", root, download)
     return tuple(ImageBatches(_subset(
         loader(config.dataset, split, config.batch_size, root=root, download=download,
                device=device, split_seed=config.split_seed),
         config.n_train if split == "train" else config.n_test, config.seed)) for split in SPLITS)
+
+
+def token_batches(config, device) -> tuple[TokenBatches, TokenBatches]:
+    """A p-hop config's (train, test) splits (:func:`recur.phop.splits`: seeded by the
+    config's seed, disjoint), as batch sources on the device."""
+    from recur import phop
+
+    train, test = phop.splits(config.n_train or 20_000, config.n_test or 2_000,
+                              hops=config.hops, seed=config.seed)
+    return (TokenBatches(train.tokens, train.answers, device, train=True),
+            TokenBatches(test.tokens, test.answers, device, train=False))
 
 
 def maze_batches(config, split: str, device, *, cells=None, n: int | None = None) -> MazeBatches:

@@ -16,7 +16,8 @@ from recur.models.factory import OPTIONS
 def build_net(config: TrainConfig):
     """The untrained model a config describes (the options its family takes, from the
     config's fields of the same names)."""
-    options = {name: getattr(config, name) for name in OPTIONS.get(config.family, ())}
+    options = {name: getattr(config, name) for name in OPTIONS.get(config.family, ())
+               if getattr(config, name) is not None}  # None: the family's own default
     return build_model(config.family, recurrent=config.recurrent, depth=config.depth,
                        dataset=config.dataset, width=config.width, **options)
 
@@ -48,7 +49,7 @@ def score(net, source, experiment: str, *, iterations: int | None = None,
         if keep is not None:
             digest.update(x.cpu().contiguous().numpy().tobytes())
             digest.update(y.cpu().contiguous().numpy().tobytes())
-        x = x.to(param.dtype)
+        x = x.to(param.dtype) if x.is_floating_point() else x  # tokens stay integers
         with torch.autocast(param.device.type, dtype=torch.bfloat16, enabled=bf16):
             outs = net.trace(x, iterations=iterations)["outputs"] if stepwise else [net(x)]
         hits = torch.stack([correct_fn(o, y, x) for o in outs])  # (iterations, batch)

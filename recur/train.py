@@ -137,8 +137,9 @@ def _train_epoch(run: Run, epoch: int) -> dict:
 
 
 def as_input(x: torch.Tensor, config: TrainConfig) -> torch.Tensor:
-    """A batch as the net takes it: float64 for an fp64 run, channels_last images."""
-    if config.precision == "fp64":
+    """A batch as the net takes it: float64 for an fp64 run (tokens stay integers),
+    channels_last images."""
+    if config.precision == "fp64" and x.is_floating_point():
         x = x.to(torch.float64)
     if config.channels_last and x.ndim == 4:
         x = x.contiguous(memory_format=torch.channels_last)

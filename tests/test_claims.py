@@ -352,3 +352,21 @@ def test_full_feature_probes_are_a_verdict_row_that_names_their_saturation():
     assert full.claim.startswith("full-feature linear probes (Table 3)")
     assert full.verdict == REPRODUCED and "module 2: gap +0.10" in full.ours
     assert "training accuracy of these probes 100.0–100.0%" in full.why and "4,096" in full.why
+
+
+def test_the_looped_transformers_claims_are_the_three_shapes_on_its_runs():
+    """Notebook 06's rows: the rise with depth (both forms), the forms within ±1 pt, and the
+    thesis, each as verdicts decides it on the same runs (a looped net like the deep one)."""
+    rng = np.random.default_rng(6)
+    base = {4: 60.0, 6: 80.0, 8: 90.0}
+    runs = pd.DataFrame([dict(recurrent=r, depth=d, seed=s, test_acc=a + rng.normal(0, 0.1),
+                              iterations=(d - 2) // 2 if r else None, family="transformer",
+                              parameters=100 if r or d == 4 else 100 * (d - 2) // 2)
+                         for s in range(4) for d, a in base.items() for r in (False, True)])
+    found = claims.looped(runs, "2-hop")
+    assert [f.claim for f in found] == [
+        "2-hop: accuracy rises with effective depth",
+        "2-hop: recurrent ≈ feed-forward at equal effective depth (±1 pt)",
+        "2-hop: nearer the feed-forward net of its effective depth than of its parameters"]
+    assert [f.verdict for f in found] == [REPRODUCED] * 3
+    assert found[1].verdict == verdicts.forms_agree(runs, "2-hop", margin=1.0).verdict
