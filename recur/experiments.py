@@ -29,7 +29,8 @@ from recur import train as trainer  # trainer.train looked up per call: tests ma
 def describe(record: dict) -> str:
     """One line for a finished run: family, depth, form, seed, accuracies and time."""
     c, m = record["config"], record["metrics"]
-    return (f"{c['family']:9s} depth {c['depth']:2d} {FORMS[c['recurrent']]:12s} "
+    shared = " (one shared BatchNorm)" if c.get("shared_norm") else ""  # else two alike lines
+    return (f"{c['family']:9s} depth {c['depth']:2d} {FORMS[c['recurrent']]:12s}{shared} "
             f"seed {c['seed']}: test {m['test_acc']:5.1f}%  "
             f"train {m['train_acc']:5.1f}%  ({m['seconds']:.1f} s)")
 
@@ -252,14 +253,29 @@ def shallowest_identical(runs: pd.DataFrame) -> bool:
     return bool((same[True] == same[False]).all())
 
 
-def largest_spread(runs: pd.DataFrame) -> dict:
+def largest_spread(runs: pd.DataFrame) -> dict | None:
     """The (family, form, depth) whose test accuracy spreads most over seeds (the largest
-    standard error), with its runs' test and training accuracies in seed order."""
+    standard error), with its runs' test and training accuracies in seed order; None when
+    no configuration has two seeds (nothing spreads)."""
     keys = ["family", "recurrent", "depth"]
-    worst = results.summarise(runs, by=keys).sort_values("se").iloc[-1]
-    its = runs.set_index(keys).sort_index().loc[tuple(worst[keys])]
+    spread = results.summarise(runs, by=keys)
+    spread = spread[spread.n >= 2]  # one seed has no spread (summarise gives it se 0)
+    if spread.empty:
+        return None
+    worst = spread.sort_values("se").iloc[-1]
+    its = runs[np.logical_and.reduce([runs[k] == worst[k] for k in keys])].sort_values("seed")
     return {**{k: worst[k] for k in keys}, "test_acc": list(its.test_acc),
             "train_acc": list(its.train_acc)}
+
+
+def spread_text(runs: pd.DataFrame) -> str:
+    """:func:`largest_spread` as the line a notebook prints."""
+    worst = largest_spread(runs)
+    if worst is None:
+        return "largest spread over seeds: none (one seed per configuration)"
+    return (f"largest spread over seeds: {worst['family']} {FORMS[worst['recurrent']]} depth "
+            f"{worst['depth']}: test {', '.join(f'{a:.1f}%' for a in worst['test_acc'])}, "
+            f"train {', '.join(f'{a:.1f}%' for a in worst['train_acc'])}")
 
 
 # --------------------------------------------------------------------------- notebook 04

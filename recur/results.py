@@ -206,12 +206,13 @@ def _environments(df: pd.DataFrame) -> list[tuple[int, str]]:
 
 
 def scale_of(runs: pd.DataFrame, *, note: str = "") -> str:
-    """At what scale ``runs`` decided a claim, for its row: profile, seeds, the test set
+    """At what scale ``runs`` decided a claim, for its row: recipe, seeds, the test set
     (per seed or one shared, from the records' fingerprints), maze size, widths and
     training-set size; ``note`` is added (e.g. "one net")."""
     if runs is None or not len(runs):
         return note
-    parts = [f"{runs.profile.iloc[0]} profile" if "profile" in runs else ""]
+    # the runs' recipe (recur.profiles.RECIPES): the extended profile's runs are quick ones
+    parts = [f"{runs.profile.iloc[0]} recipe" if "profile" in runs else ""]
     seeds = sorted(int(s) for s in runs.seed.unique()) if "seed" in runs else []
     if seeds:
         parts.append(f"{len(seeds)} seed{'s' * (len(seeds) > 1)}")
@@ -244,6 +245,9 @@ def figure_source(*tables: pd.DataFrame, notebook: str, profile: str = "quick",
     nets) and the command that rebuilds it."""
     runs = [t for t in tables if t is not None and len(t)]
     rebuild = f"Rebuild: python -m recur reproduce --profile {profile} --notebooks {notebook}"
+    if tables and not runs:  # a figure of runs this run did not make (a skipped study)
+        return (f"{SOURCE} no runs: none were made for this figure here (see the parameters "
+                f"cell), so it is not drawn. {rebuild}")
     if not runs:
         return f"{SOURCE} {what or 'data generated in this notebook'} (no trained runs). {rebuild}"
     df = pd.concat(runs, ignore_index=True).drop_duplicates("name")

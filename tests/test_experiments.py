@@ -230,6 +230,12 @@ def test_shallowest_depths_and_the_largest_spread():
     worst = experiments.largest_spread(runs)  # recurrent depth 4: 80, 86, 92
     assert (worst["family"], worst["recurrent"], worst["depth"]) == ("mlp", True, 4)
     assert worst["test_acc"] == [80.0, 86.0, 92.0] and worst["train_acc"] == [81.0, 87.0, 93.0]
+    assert experiments.spread_text(runs).startswith("largest spread over seeds: mlp recurrent "
+                                                    "depth 4: test 80.0%, 86.0%, 92.0%")
+    one_seed = runs[runs.seed == 0]  # the class setting: one seed, nothing spreads
+    assert experiments.largest_spread(one_seed) is None
+    assert experiments.spread_text(one_seed) == ("largest spread over seeds: none (one seed "
+                                                 "per configuration)")
     accs[(True, 3, 1)] += 0.1
     assert not experiments.shallowest_identical(_two_forms(accs))
 

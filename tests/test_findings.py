@@ -368,7 +368,7 @@ def test_scale_and_figure_source_from_the_records():
                          "test_set": ["s0", "s0", "s1", "s1"], "width": 32, "n_train": 5000,
                          "bf16": True, "device": "cpu", "torch": "2.14.1",
                          "git_commit": "0123456789"})
-    assert results.scale_of(runs) == ("quick profile, 2 seeds, small mazes, 10,000 test mazes "
+    assert results.scale_of(runs) == ("quick recipe, 2 seeds, small mazes, 10,000 test mazes "
                                       "per seed, width 32, 5,000 training mazes")
     shared = runs.assign(test_set="one", experiment="classification", n_train=None,
                          test_images=360)
@@ -377,3 +377,6 @@ def test_scale_and_figure_source_from_the_records():
     assert line == ("Drawn from 4 runs, seeds 0–1; trained in bf16 on cpu, torch 2.14.1, "
                     "commit 0123456. Rebuild: python -m recur reproduce --profile quick "
                     "--notebooks 03")
+    skipped = results.figure_source(runs.iloc[:0], runs.iloc[:0], notebook="03")
+    assert skipped.startswith("Drawn from no runs: none were made for this figure here")
+    assert "no trained runs" in results.figure_source(notebook="01", what="mazes made here")
