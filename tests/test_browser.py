@@ -141,7 +141,7 @@ def test_the_site_reads_as_an_article_with_its_verdicts_at_a_glance(site, browse
                  "r.cells[4].querySelector('span.verdict') !== null]))")
     assert len(rows) >= 15, rows
     for claim, scale, verdict, badge in rows:
-        assert "profile" in scale and "seed" in scale, (claim, scale)
+        assert "recipe" in scale and "seed" in scale, (claim, scale)
         assert badge and verdict in ("reproduced", "not reproduced", "inconclusive",
                                      "not run in this profile"), (claim, verdict)
     page.screenshot(path=tmp_path / "article-index.png", full_page=True)

@@ -179,11 +179,12 @@ def test_update_sizes_by_hand():
     net = build_model("transformer", recurrent=True, depth=6, dataset="phop", width=16,
                       heads=2).double().eval()
     x = torch.as_tensor(phop.generate(5, seed=1)[0])
-    h = [net.prelude(x)]
-    for i in range(4):
-        h.append(net.blocks[0](h[-1], i))
-    want = [float(((b - a).flatten(1).norm(dim=1) / a.flatten(1).norm(dim=1)).mean())
-            for a, b in zip(h, h[1:])]
+    with torch.no_grad():
+        h = [net.prelude(x)]
+        for i in range(4):
+            h.append(net.blocks[0](h[-1], i))
+        want = [float(((b - a).flatten(1).norm(dim=1) / a.flatten(1).norm(dim=1)).mean())
+                for a, b in zip(h, h[1:])]
     assert update_sizes(net, x, iterations=4) == pytest.approx(want, rel=1e-12)
     assert len(update_sizes(net, x)) == net.iterations == 2
     still = build_model("maze", recurrent=True, depth=12, width=8, dataset="mazes").eval()
