@@ -232,6 +232,16 @@ class MazeDataset(torch.utils.data.Dataset):
         return x[0], y[0]
 
 
+def index_batches(n: int, batch_size: int, shuffle: bool, generator, device):
+    """The indices of one epoch's batches of an in-memory split of ``n`` samples, on the
+    device: a fresh random order drawn from ``generator`` (CPU) when ``shuffle``, else in
+    order."""
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    order = order.to(device)
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]
+
+
 class MazeBatches:
     """A maze split as the trainer reads it: images and labels kept on the device as
     uint8 (B, 3, S, S) and (B, S, S).  Training batches come in a fresh random order with
@@ -254,11 +264,7 @@ class MazeBatches:
 
     def batches(self, batch_size: int, generator: torch.Generator | None = None):
         """(x float32, y int64) batches; ``generator`` (CPU) drives order and offsets."""
-        n = len(self.x)
-        order = torch.randperm(n, generator=generator) if self.train else torch.arange(n)
-        order = order.to(self.device)
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
+        for idx in index_batches(len(self.x), batch_size, self.train, generator, self.device):
             x, y = self.x[idx], self.y[idx]
             if self.train and self.crop is not None:
                 offsets = self.dataset.offsets(idx.cpu().numpy(), generator)
@@ -293,11 +299,7 @@ class TokenBatches:
         return len(self.x)
 
     def batches(self, batch_size: int, generator: torch.Generator | None = None):
-        n = len(self.x)
-        order = torch.randperm(n, generator=generator) if self.train else torch.arange(n)
-        order = order.to(self.device)
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
+        for idx in index_batches(len(self.x), batch_size, self.train, generator, self.device):
             yield self.x[idx], self.y[idx]
 
     def eval_view(self) -> TokenBatches:
