@@ -42,6 +42,7 @@ Analyses and figures:
   recur.feature_study  notebook 05's tables: probes beside the paper's, CKA, filter pictures
   recur.experiments  train a list of configs and get the table (what the notebooks call)
   recur.maze_study   notebook 03's studies: receptive fields, predictions, sizes, dilation
+  recur.looped_study  notebook 06's study: the p-hop task shown and checked, update sizes
   recur.sweep        grids of runs as a SLURM or local job array (submitit)
   recur.plots        the notebooks' figures
 

@@ -182,13 +182,19 @@ def make_data(config, device, *, root=None,
         config.n_train if split == "train" else config.n_test, config.seed)) for split in SPLITS)
 
 
-def token_batches(config, device) -> tuple[TokenBatches, TokenBatches]:
-    """A p-hop config's (train, test) splits (:func:`recur.phop.splits`: seeded by the
-    config's seed, disjoint), as batch sources on the device."""
+def phop_splits(config):
+    """A p-hop config's (train, test) splits as numpy arrays (:func:`recur.phop.splits`:
+    seeded by the config's seed, disjoint)."""
     from recur import phop
 
-    train, test = phop.splits(config.n_train or 20_000, config.n_test or 2_000,
-                              hops=config.hops, seed=config.seed)
+    return phop.splits(config.n_train or 20_000, config.n_test or 2_000, hops=config.hops,
+                       seed=config.seed)
+
+
+def token_batches(config, device) -> tuple[TokenBatches, TokenBatches]:
+    """A p-hop config's (train, test) splits (:func:`phop_splits`) as batch sources on the
+    device."""
+    train, test = phop_splits(config)
     return (TokenBatches(train.tokens, train.answers, device, train=True),
             TokenBatches(test.tokens, test.answers, device, train=False))
 

@@ -166,6 +166,9 @@ STUDIES = Param(str, choices=("auto", "yes", "no"))  # run optional studies: aut
 COUNT = Param(int, minimum=0, maximum=10_000_000)  # a count where 0 means "the default"
 WIDTH = Param(int, test=lambda w: w == 0 or 2 <= w <= 4096,
               allowed="0 (the paper's parameter ratio) or a width from 2 to 4096")
+#: p-hop pointers followed to the answer (notebook 06): each needs more depth; eight fit the
+#: task's 32-token sequences with room to draw them
+HOPS = Param(int, minimum=1, maximum=8)
 MAZE_SIZE = Param(str, choices=tuple(datasets.MAZE_SIZES))
 MAZE_SIZES = Param(list, test=lambda s: all(x in datasets.MAZE_SIZES for x in s)
                    and len(set(s)) == len(s), allowed="a list of distinct maze sizes from "

@@ -32,7 +32,8 @@ import numpy as np
 from recur import checks
 from recur.datasets import INFO
 
-__all__ = ["CHUNK", "GENERATOR_VERSION", "Split", "generate", "overlap", "solve", "splits"]
+__all__ = ["CHUNK", "GENERATOR_VERSION", "Split", "chain", "generate", "overlap", "solve",
+           "splits"]
 
 #: Candidates drawn per round (fixed, so a sequence does not depend on ``n``).
 CHUNK = 4096
@@ -101,21 +102,32 @@ def generate(n: int, length: int = _LENGTH, hops: int = 4, vocab: int = _VOCAB, 
     return tokens, answers
 
 
+def chain(row, hops: int) -> list[tuple[int, int]]:
+    """The hops of one sequence, for showing: ``(j, j + 1)`` per hop, the earlier
+    occurrence of the current token and the position after it, where the next hop starts
+    (the answer is the token at the last one).  A ValueError where a hop does not exist."""
+    row = np.asarray(row).tolist()
+    i, out = len(row) - 1, []
+    for k in range(1, hops + 1):
+        j = next((j for j in range(i - 1, -1, -1) if row[j] == row[i]), None)
+        if j is None or j + 1 == i:
+            raise ValueError(f"hop {k} of this sequence does not exist (no earlier occurrence "
+                             f"of the token at position {i} that moves back)")
+        out.append((j, j + 1))
+        i = j + 1
+    return out
+
+
 def solve(tokens, hops: int) -> np.ndarray:
-    """The p-hop answer of every sequence by plain pointer following, written apart from
-    the generator (the tests' oracle): scan back for the token, step after it; -1 where a
-    hop does not exist or does not move back."""
+    """The p-hop answer of every sequence by plain pointer following (:func:`chain`),
+    written apart from the generator (the tests' oracle); -1 where a hop does not exist or
+    does not move back."""
     out = []
     for row in np.asarray(tokens).tolist():
-        i, answer = len(row) - 1, None
-        for _ in range(hops):
-            j = next((j for j in range(i - 1, -1, -1) if row[j] == row[i]), None)
-            if j is None or j + 1 == i:
-                break
-            i = j + 1
-        else:
-            answer = row[i]
-        out.append(-1 if answer is None else answer)
+        try:
+            out.append(row[chain(row, hops)[-1][1]])
+        except ValueError:
+            out.append(-1)
     return np.asarray(out, dtype=np.int64)
 
 

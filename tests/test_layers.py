@@ -26,7 +26,7 @@ FLOORS = {**dict.fromkeys(CORE + ("",), 1),  # "": the package itself (its versi
                            "optim", "devices", "checkpoints", "progress", "evaluation",
                            "train", "batched"), 2),
           **dict.fromkeys(("analysis", "visualise", "feature_study", "experiments",
-                           "maze_study", "sweep", "plots"), 3),
+                           "maze_study", "looped_study", "sweep", "plots"), 3),
           **dict.fromkeys(("executed", "display", "readme", "site", "reproduce", "__main__"),
                           4)}
 

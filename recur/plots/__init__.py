@@ -13,7 +13,8 @@ safe palette (``FEED_FORWARD`` blue, ``RECURRENT`` orange, ``COLOURS[recurrent]`
 named as in ``recur.forms.FORMS``, throughout.
 
   recur.plots.theme        the theme, palette and shared helpers
-  recur.plots.curves       accuracy against depth and iterations, grouped bars, BatchNorm
+  recur.plots.curves       accuracy against depth and iterations, grouped bars, BatchNorm,
+                           how far each iteration moves the features
   recur.plots.maze_panels  mazes, solutions and predictions; path lengths
   recur.plots.features     CKA heatmaps, feature visualisations, reuse, linear probes;
                            a grid of images with their titles
@@ -26,6 +27,7 @@ from recur.plots.curves import (
     depth_curves,
     iteration_curves,
     paper_table,
+    update_curves,
 )
 from recur.plots.features import (feature_grid, heatmap, image_grid, probe_curves,
                                   reuse_histogram)
@@ -53,4 +55,4 @@ __all__ = ["COLOURS", "FAILED", "FEED_FORWARD", "MAZE_COLOURS", "MAZE_LEGEND", "
            "batchnorm_statistics", "claims_at_a_glance",
            "depth_curves", "feature_grid", "heatmap", "image_grid", "iteration_curves", "maze_grid",
            "maze_pixels", "paper_table", "path_length_histograms", "probe_curves",
-           "reuse_histogram", "style"]
+           "reuse_histogram", "style", "update_curves"]

@@ -225,3 +225,38 @@ def batchnorm_statistics(stats: pd.DataFrame, *, ax=None):
         _integer_ticks(panel_ax.xaxis)
     _outside_legend(axes[1])
     return fig
+
+
+@_styled
+def update_curves(table: pd.DataFrame, *, title: str = "{task}", ax=None):
+    """How far each iteration (recurrent) or module (feed-forward) moves the features,
+    ‖h_k − h_{k−1}‖ / ‖h_{k−1}‖, against the step k, mean ± standard error over seeds on a
+    log scale: one panel per task, sharing the y axis, with a dashed line at the
+    iterations the recurrent nets were trained for.
+
+    ``table``: one row per net and step, ``recur.looped_study.update_table`` (task,
+    recurrent, depth, seed, iterations, iteration, size).  ``title``: a panel's title,
+    ``{task}`` standing for its task.  ``ax``: one Axes per task (None: a new figure).
+    Returns the Figure."""
+    _check_columns(table, ("task", "recurrent", "depth", "iterations", "iteration", "size"),
+                   "update_curves")
+    tasks = list(dict.fromkeys(table.task))
+    fig, axes, new = _axes(ax, len(tasks), (max(6.0, 5.2 * len(tasks)), 4.6), sharey=True)
+    for panel, task in zip(axes, tasks):
+        mine = table[table.task == task].astype({"recurrent": bool})
+        summary = summarise(mine, by=("recurrent", "depth", "iterations", "iteration"),
+                            value="size")
+        for (recurrent, depth, n), s in summary.groupby(["recurrent", "depth", "iterations"]):
+            _mean_with_error(panel, s.iteration, s["mean"], s.se, COLOURS[recurrent],
+                             f"{FORMS[recurrent]}, depth {depth}", markersize=5, capsize=3)
+            if recurrent:
+                panel.axvline(n, color=COLOURS[True], linestyle="--", linewidth=1.2)
+        panel.set(yscale="log", title=title.format(task=task),
+                  xlabel="step k (iteration, or module)",
+                  ylabel=r"update size $\|h_k - h_{k-1}\| \,/\, \|h_{k-1}\|$")
+        _integer_ticks(panel.xaxis)
+        panel.yaxis.set_tick_params(labelleft=True)
+        handles, labels = panel.get_legend_handles_labels()
+        handles.append(Line2D([], [], color=COLOURS[True], linestyle="--", linewidth=1.2))
+        panel.legend(handles, labels + ["iterations trained for"], fontsize="small")
+    return fig
