@@ -39,14 +39,20 @@ def classification(runs: pd.DataFrame, dataset: str) -> list[Finding]:
         verdicts.depth_not_parameters(mine, family)), mine)]
 
 
+#: whose claims notebook 06 tests (the paper has no transformer)
+LOOPED_SOURCE = "Saunshi et al. 2025 (not this paper)"
+
+
 def looped(runs: pd.DataFrame, task: str) -> list[Finding]:
     """Notebook 06 (beyond the paper): accuracy rises with effective depth in both forms,
     the looped (recurrent) transformer ≈ the deep one at every depth, and nearer the deep
     net of its effective depth than the one of its parameters."""
     one_environment(runs)
-    return at_scale((verdicts.rises_with_depth(runs, task),
-                     verdicts.forms_agree(runs, task, margin=FORMS_MARGIN),
-                     verdicts.depth_not_parameters(runs, task)), runs)
+    found = at_scale((verdicts.rises_with_depth(runs, task),
+                      verdicts.forms_agree(runs, task, margin=FORMS_MARGIN),
+                      verdicts.depth_not_parameters(runs, task)), runs)
+    # not the paper's claims: the column names whose they are
+    return [dataclasses.replace(f, paper=f"{LOOPED_SOURCE}: {f.paper}") for f in found]
 
 
 #: what a comparison's runs must share: trained with the same precision, torch and training

@@ -38,6 +38,12 @@ def maze_solvers(depth: int, seeds, *, profile: str, device: str) -> list[TrainC
                       profile=profile, device=device)
 
 
+def deepest(configs) -> list[TrainConfig]:
+    """Both forms at the deepest depth of ``configs``, every seed."""
+    top = max(c.depth for c in configs)
+    return [c for c in configs if c.depth == top]
+
+
 def describe(configs) -> str:
     """What the sweep trains: depths, forms, seeds and the recipe of ``configs``."""
     c = configs[0]

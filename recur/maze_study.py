@@ -56,12 +56,6 @@ def receptive_fields(config: TrainConfig, depths) -> tuple[int, dict]:
     return span, fields
 
 
-def fit_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Training beside test accuracy per depth and form, mean over seeds (%, one decimal)."""
-    fit = runs.pivot_table(index="depth", columns="recurrent", values=["train_acc", "test_acc"])
-    return fit.rename(columns=FORMS).rename_axis(columns=[None, None]).round(1)
-
-
 @torch.no_grad()
 def predictions(configs, n: int = 6):
     """The first ``n`` test mazes of ``configs[0]`` (inputs, targets) and each config's

@@ -44,7 +44,10 @@ NOTEBOOK_PARAMETERS = {
                "dilated_depths": [16, 20]},
         "04": {"seeds": [0, 1, 2]},
         "05": {"other_seeds": 3},
+        "06": {"depth": [4, 6, 8, 10], "seeds": [0, 1, 2, 3]},
     },
+    # notebook 06's GPU setting (ours; the paper has no transformer): two hops, deeper nets
+    "paper": {"06": {"hops": 2, "depth": [4, 6, 8, 10, 12], "seeds": [0, 1, 2]}},
 }
 _MANY = list(range(EVIDENCE_SEEDS))
 NOTEBOOK_PARAMETERS["evidence"] = {
@@ -54,6 +57,7 @@ NOTEBOOK_PARAMETERS["evidence"] = {
     "03": {**NOTEBOOK_PARAMETERS["extended"]["03"], "seeds": _MANY},
     "04": {"seeds": _MANY},
     "05": {"other_seeds": 15},
+    "06": {**NOTEBOOK_PARAMETERS["extended"]["06"], "seeds": _MANY},
 }
 
 _COMMON = dict(momentum=0.9, weight_decay=2e-4, warmup_epochs=5.0, gamma=0.1, milestones=())

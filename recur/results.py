@@ -180,6 +180,12 @@ def comparison(df: pd.DataFrame, *, compact: bool = True) -> pd.DataFrame:
     return table.drop(columns=constant).set_index([k for k in keys if k not in constant])
 
 
+def fit_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Training beside test accuracy per depth and form, mean over seeds (%, one decimal)."""
+    fit = runs.pivot_table(index="depth", columns="recurrent", values=["train_acc", "test_acc"])
+    return fit.rename(columns=FORMS).rename_axis(columns=[None, None]).round(1)
+
+
 def trained_with(*tables: pd.DataFrame) -> str:
     """One line: the environments the runs of ``tables`` were trained in, from their
     records' provenance (precision, device, torch, commit), with how many runs each."""
@@ -217,21 +223,21 @@ def scale_of(runs: pd.DataFrame, *, note: str = "") -> str:
     if seeds:
         parts.append(f"{len(seeds)} seed{'s' * (len(seeds) > 1)}")
     mazes = "experiment" in runs and bool((runs.experiment == "mazes").all())
+    tokens = "dataset" in runs and bool((runs.dataset == "phop").all())
+    noun = "mazes" if mazes else "sequences" if tokens else "images"
     if mazes and "maze_size" in runs:
         parts.append(" and ".join(f"{m} mazes" for m in dict.fromkeys(runs.maze_size)))
     if "test_images" in runs and runs.test_images.notna().all():
         n = int(runs.test_images.max())
         shared = "test_set" in runs and runs.test_set.nunique() == 1 and len(seeds) > 1
-        what = "test mazes" if mazes else "test images"
-        parts.append(f"{n:,} {what}" + (" shared by every seed" if shared else
+        parts.append(f"{n:,} test {noun}" + (" shared by every seed" if shared else
                                         " per seed" if len(seeds) > 1 else ""))
     if "width" in runs:
         widths = sorted({int(w) for w in runs.width.dropna()})
         parts.append("width " + "/".join(map(str, widths)) if widths else "")
     n_train = pd.to_numeric(runs.get("n_train", pd.Series(dtype=float)), errors="coerce")
     if n_train.notna().any():  # ("all" in a with_settings table: the whole training set)
-        what = "training mazes" if mazes else "training images"
-        parts.append(f"{int(n_train.max()):,} {what}")
+        parts.append(f"{int(n_train.max()):,} training {noun}")
     return ", ".join(p for p in parts + [note] if p)
 
 

@@ -370,3 +370,7 @@ def test_the_looped_transformers_claims_are_the_three_shapes_on_its_runs():
         "2-hop: nearer the feed-forward net of its effective depth than of its parameters"]
     assert [f.verdict for f in found] == [REPRODUCED] * 3
     assert found[1].verdict == verdicts.forms_agree(runs, "2-hop", margin=1.0).verdict
+    # the claims are the looped-transformer literature's, not this paper's, and say so
+    assert all(f.paper.startswith(claims.LOOPED_SOURCE + ": ") for f in found)
+    assert found[0].paper == claims.LOOPED_SOURCE + ": " + verdicts.rises_with_depth(
+        runs, "2-hop").paper

@@ -373,6 +373,10 @@ def test_scale_and_figure_source_from_the_records():
     shared = runs.assign(test_set="one", experiment="classification", n_train=None,
                          test_images=360)
     assert "360 test images shared by every seed" in results.scale_of(shared)
+    tokens = runs.assign(experiment="classification", dataset="phop", test_images=2000,
+                         n_train=4000)
+    assert results.scale_of(tokens) == ("quick recipe, 2 seeds, 2,000 test sequences per seed, "
+                                        "width 32, 4,000 training sequences")
     line = results.figure_source(runs, notebook="03")
     assert line == ("Drawn from 4 runs, seeds 0–1; trained in bf16 on cpu, torch 2.14.1, "
                     "commit 0123456. Rebuild: python -m recur reproduce --profile quick "

@@ -38,7 +38,7 @@ def test_describe_and_receptive_fields():
 
 def test_fit_table_is_the_mean_over_seeds():
     runs = _runs()
-    fit = maze_study.fit_table(runs)
+    fit = results.fit_table(runs)
     assert fit.loc[12, ("test_acc", FORMS[True])] == 50.0 + 12 + 1 + 0.5
     assert fit.loc[8, ("train_acc", FORMS[False])] == 68.0
 

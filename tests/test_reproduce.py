@@ -390,7 +390,7 @@ def test_a_profile_sets_its_notebook_parameters(tmp_path, monkeypatch):
     assert "seeds [0, 1, 2]" in nb.cells[-1].outputs[0]["text"]
 
 
-@pytest.mark.parametrize("profile", ["extended", "evidence"])
+@pytest.mark.parametrize("profile", ["extended", "evidence", "paper"])
 def test_a_dry_run_checks_each_notebooks_parameters_in_its_own_validation(profile):
     """What a profile sets in every notebook is a parameter it takes, with a value its
     validation cell (the cell after the parameters) accepts: the dry run trains nothing."""
