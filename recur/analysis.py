@@ -144,18 +144,29 @@ def linear_probes(train_features: list, y_train, test_features: list, y_test, *,
     return out
 
 
-@torch.no_grad()
 def update_sizes(net, x: torch.Tensor, iterations: int | None = None) -> list[float]:
     """How far each module moves the features: ``‖h_k − h_{k−1}‖ / ‖h_{k−1}‖`` for
     k = 1 … iterations (``h_0`` the prelude's output; each example's own norms, then the
     mean over examples), all from one forward pass.  Near 0: the iterations have settled
     (a fixed point); large and steady: the features keep moving (an orbit or a drift).
-    ``iterations``: run a recurrent net longer (or shorter) than it was trained."""
+    ``iterations``: run a recurrent net longer (or shorter) than it was trained.  A
+    relative size can also fall because ``‖h‖`` grows while the steps stay the same:
+    :func:`trajectory` gives the steps and norms too."""
+    return trajectory(net, x, iterations)["size"]
+
+
+@torch.no_grad()
+def trajectory(net, x: torch.Tensor, iterations: int | None = None) -> dict[str, list[float]]:
+    """Per step k = 1 … iterations, means over the examples of ``x``: ``size`` the
+    relative update ``‖h_k − h_{k−1}‖ / ‖h_{k−1}‖`` (:func:`update_sizes`), ``step`` the
+    update itself ``‖h_k − h_{k−1}‖`` and ``norm`` the features' size ``‖h_k‖``: steps that
+    shrink towards 0 settle; steady steps on growing norms drift."""
     net.eval()
     features = [net.prelude(x)] + net.trace(x, iterations=iterations, outputs=False)["features"]
-    sizes = []
+    out = {"size": [], "step": [], "norm": []}
     for before, after in zip(features, features[1:]):
         moved = (after - before).flatten(1).norm(dim=1)
-        sizes.append(float((moved / before.flatten(1).norm(dim=1).clamp_min(1e-12)).mean()))
-    return sizes
-
+        out["size"].append(float((moved / before.flatten(1).norm(dim=1).clamp_min(1e-12)).mean()))
+        out["step"].append(float(moved.mean()))
+        out["norm"].append(float(after.flatten(1).norm(dim=1).mean()))
+    return out

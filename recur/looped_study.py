@@ -21,6 +21,8 @@ from recur.forms import FORMS
 
 #: How notebook 06 names its two tasks (the ``task`` column of :func:`update_table`).
 TASKS = {"phop": "p-hop (transformer)", "mazes": "mazes (notebook 03's solver)"}
+#: :func:`task_checks`' column of the best guess from the last symbol alone
+LAST_SYMBOL = "last-symbol guess %"
 #: Symbols the notebook draws the p-hop tokens with (token k is SYMBOLS[k]).
 SYMBOLS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -51,7 +53,7 @@ def describe(configs) -> str:
     seeds = list(dict.fromkeys(k.seed for k in configs))
     info = INFO[c.dataset]
     return (f"{len(configs)} runs: depths {depths} x {{{', '.join(FORMS.values())}}} x seeds "
-            f"{seeds}\nprofile {c.profile}: width {c.width}, {c.heads or 4} heads, "
+            f"{seeds}\n{c.profile} recipe: width {c.width}, {c.heads or 4} heads, "
             f"{c.n_train:,} training sequences of {info.size} tokens over {info.channels} "
             f"symbols, {c.hops} hop{'s' * (c.hops > 1)}, {c.epochs} epochs of {c.optimizer} "
             f"(lr {c.lr}), {c.precision}")
@@ -74,11 +76,21 @@ def show_sequence(tokens, hops: int) -> str:
             + f"\n{steps}\nanswer: '{SYMBOLS[row[hopped[-1][1]]]}'")
 
 
+def last_symbol_guess(split) -> float:
+    """The best a guess from the last symbol alone scores on ``split`` (%): for each last
+    symbol, its most common answer.  A floor a net can reach without following any hop
+    (one hop never answers the last symbol; two hops often do)."""
+    last, answers = split.tokens[:, -1], split.answers
+    hits = sum(np.bincount(answers[last == t]).max() for t in np.unique(last))
+    return round(100 * hits / len(answers), 1)
+
+
 def task_checks(configs) -> pd.DataFrame:
     """Per seed of ``configs``: the sizes of its train and test splits, how many answers
     the independent solver (:func:`recur.phop.solve`) gives differently, how many test
-    sequences are also training ones, and the most common test answer's share (what
-    always guessing it would score)."""
+    sequences are also training ones, the most common test answer's share (what always
+    guessing it would score) and the best guess from the last symbol
+    (:func:`last_symbol_guess`)."""
     rows = []
     for c in {k.seed: k for k in configs}.values():
         train, test = data.phop_splits(c)
@@ -88,7 +100,8 @@ def task_checks(configs) -> pd.DataFrame:
                      "answers unlike the solver's": wrong,
                      "train/test overlap": phop.overlap(train.tokens, test.tokens),
                      "most common answer %": round(
-                         100 * np.bincount(test.answers).max() / len(test.answers), 1)})
+                         100 * np.bincount(test.answers).max() / len(test.answers), 1),
+                     LAST_SYMBOL: last_symbol_guess(test)})
     return pd.DataFrame(rows).set_index("seed")
 
 
@@ -107,33 +120,48 @@ def _test_inputs(config: TrainConfig, n: int) -> torch.Tensor:
 
 
 def update_table(configs, *, longer: int = 3, n: int = 500) -> pd.DataFrame:
-    """How far each module moves the features (:func:`recur.analysis.update_sizes`) on the
+    """How far each module moves the features (:func:`recur.analysis.trajectory`) on the
     first ``n`` test inputs of each config's trained net: a recurrent net for ``longer``
     times its trained iterations, a feed-forward one through its modules.  One row per
     net and step: task (:data:`TASKS`), recurrent, depth, seed, iterations, iteration,
-    size."""
+    size (relative update), step (the update's norm) and norm (the features')."""
     rows = []
     for c in configs:
         net, n_trained = trainer.load_trained(c), iterations_for(c.family, c.depth)
         steps = n_trained * longer if c.recurrent else None
-        for k, size in enumerate(analysis.update_sizes(net, _test_inputs(c, n), steps), 1):
+        path = analysis.trajectory(net, _test_inputs(c, n), steps)
+        for k, (size, step, norm) in enumerate(zip(path["size"], path["step"], path["norm"]), 1):
             rows.append({"task": TASKS[c.dataset], "recurrent": c.recurrent, "depth": c.depth,
                          "seed": c.seed, "iterations": n_trained, "iteration": k,
-                         "size": size})
+                         "size": size, "step": step, "norm": norm})
     return pd.DataFrame(rows)
 
 
+def _reading(steps: float, norms: float) -> str:
+    """What a run's steps and norms did from the trained count to the last (ratios)."""
+    if steps < 0.5:
+        return "the steps shrink: the iterations settle"
+    if steps > 2:
+        return "the steps grow"
+    return ("the steps stay about the same size while the features grow: they drift, they "
+            "do not settle" if norms > 1.5 else "the steps stay about the same size: the "
+            "features keep moving")
+
+
 def update_text(table: pd.DataFrame) -> str:
-    """One line per task's recurrent nets (mean over seeds): the update size after the
-    first iteration, at the trained count and at the last one run."""
+    """One line per task's recurrent nets (means over seeds): the relative update after
+    the first iteration, at the trained count and at the last one run, and from the
+    trained count to the last how the step itself and the features' norm changed."""
     rec = table[table.recurrent.astype(bool)]
-    mean = rec.groupby(["task", "iterations", "iteration"])["size"].mean()
+    mean = rec.groupby(["task", "iterations", "iteration"])[["size", "step", "norm"]].mean()
     lines = []
-    for (task, n), sizes in mean.groupby(level=[0, 1]):
-        s = sizes.droplevel([0, 1])
-        last = int(s.index.max())
-        trend = "falls" if s[last] < s[n] else "does not fall"
-        lines.append(f"{task}: {s[1]:.3f} after iteration 1, {s[n]:.3f} at the trained "
-                     f"{n}, {s[last]:.3f} at {last}: past the trained count it {trend}")
-    return "\n".join(lines) + f" (mean over {rec.seed.nunique()} seeds; a description, " \
+    for (task, n), m in mean.groupby(level=[0, 1]):
+        m = m.droplevel([0, 1])
+        last = int(m.index.max())
+        steps, norms = m.step[last] / m.step[n], m.norm[last] / m.norm[n]
+        lines.append(f"{task}: relative update {m['size'][1]:.3f} after iteration 1, "
+                     f"{m['size'][n]:.3f} at the trained {n}, {m['size'][last]:.3f} at {last}; "
+                     f"from {n} to {last} the step changes x{steps:.2f} and the features' "
+                     f"norm x{norms:.2f}: {_reading(steps, norms)}")
+    return "\n".join(lines) + f" (means over {rec.seed.nunique()} seeds; a description, " \
                               "not a finding)"

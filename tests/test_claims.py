@@ -372,5 +372,5 @@ def test_the_looped_transformers_claims_are_the_three_shapes_on_its_runs():
     assert found[1].verdict == verdicts.forms_agree(runs, "2-hop", margin=1.0).verdict
     # the claims are the looped-transformer literature's, not this paper's, and say so
     assert all(f.paper.startswith(claims.LOOPED_SOURCE + ": ") for f in found)
-    assert found[0].paper == claims.LOOPED_SOURCE + ": " + verdicts.rises_with_depth(
-        runs, "2-hop").paper
+    assert [f.paper for f in found] == [f"{claims.LOOPED_SOURCE}: {said}"
+                                        for said in claims.LOOPED_SAID]

@@ -93,22 +93,58 @@ def test_the_update_table_is_analysis_update_sizes_per_step(monkeypatch):
     assert list(ff.iteration) == [1, 2] and list(rec.iteration) == list(range(1, 7))
     assert set(table.iterations) == {2} and set(table.task) == {looped_study.TASKS["phop"]}
     x = torch.as_tensor(looped_study.data.phop_splits(configs[1])[1].tokens[:16])
-    assert np.allclose(rec["size"], analysis.update_sizes(nets[configs[1].name()], x, 6))
+    path = analysis.trajectory(nets[configs[1].name()], x, 6)
+    assert all(np.allclose(rec[k], path[k]) for k in ("size", "step", "norm"))
 
 
-def _sizes(falls: bool) -> pd.DataFrame:
+def _sizes(falls: bool, step=lambda k: 1.0, norm=lambda k: float(k)) -> pd.DataFrame:
     steps = range(1, 7)
     return pd.DataFrame([
         {"task": "t", "recurrent": True, "depth": 6, "seed": s, "iterations": 2,
-         "iteration": k, "size": (1.0 / k if falls else 0.1 * k) + 0.01 * s}
+         "iteration": k, "size": (1.0 / k if falls else 0.1 * k) + 0.01 * s,
+         "step": step(k), "norm": norm(k)}
         for s in (0, 1) for k in steps])
 
 
 def test_the_update_text_reads_the_means_it_names():
+    """Relative updates that fall like 1/k on steady steps are a drift on growing
+    features, not a settling: the line says which, from the steps and norms."""
     assert looped_study.update_text(_sizes(True)).startswith(
-        "t: 1.005 after iteration 1, 0.505 at the trained 2, 0.172 at 6: past the trained "
-        "count it falls")
-    assert "does not fall" in looped_study.update_text(_sizes(False))
+        "t: relative update 1.005 after iteration 1, 0.505 at the trained 2, 0.172 at 6; "
+        "from 2 to 6 the step changes x1.00 and the features' norm x3.00: the steps stay "
+        "about the same size while the features grow: they drift, they do not settle")
+    settle = looped_study.update_text(_sizes(True, step=lambda k: 1.0 / k ** 2))
+    assert "x0.11" in settle and "the iterations settle" in settle
+    assert "the steps grow" in looped_study.update_text(_sizes(False, step=float))
+    still = looped_study.update_text(_sizes(False, norm=lambda k: 1.0))
+    assert "the steps stay about the same size: the features keep moving" in still
+
+
+def test_the_trajectory_is_one_passes_steps_and_norms():
+    """With one example, each relative update is its step over the norm before it."""
+    torch.manual_seed(0)
+    net = build_net(_configs(depths=(6,))[1]).eval()
+    x = torch.as_tensor(phop.generate(1, seed=2)[0])
+    path = analysis.trajectory(net, x, 5)
+    with torch.no_grad():
+        h0 = float(net.prelude(x).flatten(1).norm())
+    before = [h0] + path["norm"][:-1]
+    assert np.allclose(path["size"], np.array(path["step"]) / np.array(before))
+    assert path["size"] == analysis.update_sizes(net, x, 5) and len(path["norm"]) == 5
+
+
+def test_the_last_symbol_guess_is_the_best_map_from_last_symbol_to_answer():
+    """By brute force over every map from the last symbol to a guess."""
+    import itertools
+    for hops in (1, 2):
+        tokens, answers = phop.generate(400, hops=hops, seed=hops)
+        best = max(np.mean([guess[t] == a for t, a in zip(tokens[:, -1], answers)])
+                   for guess in itertools.product(range(4), repeat=4))
+        split = phop.Split(tokens, answers)
+        assert looped_study.last_symbol_guess(split) == pytest.approx(100 * best, abs=0.051)
+    # one hop never answers the last symbol: the guess beats the most common answer's share
+    one = phop.Split(*phop.generate(400, hops=1, seed=1))
+    assert not (one.answers == one.tokens[:, -1]).any()
 
 
 def test_update_curves_one_log_panel_per_task_with_the_trained_line():
