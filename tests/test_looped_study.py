@@ -142,7 +142,8 @@ def test_the_last_symbol_guess_is_the_best_map_from_last_symbol_to_answer():
                    for guess in itertools.product(range(4), repeat=4))
         split = phop.Split(tokens, answers)
         assert looped_study.last_symbol_guess(split) == pytest.approx(100 * best, abs=0.051)
-    # one hop never answers the last symbol: the guess beats the most common answer's share
+    # one hop never answers the last symbol (the move-back rule), the premise the docstring
+    # of last_symbol_guess states
     one = phop.Split(*phop.generate(400, hops=1, seed=1))
     assert not (one.answers == one.tokens[:, -1]).any()
 
